@@ -1,0 +1,1 @@
+"""Users, password hashing, API tokens, browser sessions, project membership and roles, policies."""

@@ -1,0 +1,66 @@
+"""Who is in which project, with which role."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tessera.accounts.models import Membership, ProjectRole, User
+from tessera.core.errors import Conflict, NotFound
+
+
+def role_in_project(session: Session, *, user_id: int, project_id: int) -> ProjectRole | None:
+    role = session.scalar(
+        select(Membership.role).where(Membership.user_id == user_id, Membership.project_id == project_id)
+    )
+    return ProjectRole(role) if role is not None else None
+
+
+def set_member(session: Session, *, project_id: int, user: User, role: ProjectRole) -> Membership:
+    """Add `user` to the project with `role`, or change their role. The last owner cannot be demoted."""
+    membership = session.get(Membership, (project_id, user.id))
+    if membership is None:
+        membership = Membership(project_id=project_id, user_id=user.id, role=role)
+        session.add(membership)
+    else:
+        if membership.role == ProjectRole.owner and role != ProjectRole.owner:
+            _ensure_another_owner(session, project_id=project_id, user_id=user.id)
+        membership.role = role
+    session.flush()
+    return membership
+
+
+def remove_member(session: Session, *, project_id: int, user_id: int) -> None:
+    membership = session.get(Membership, (project_id, user_id))
+    if membership is None:
+        raise NotFound(f"user {user_id} is not a member of project {project_id}")
+    if membership.role == ProjectRole.owner:
+        _ensure_another_owner(session, project_id=project_id, user_id=user_id)
+    session.delete(membership)
+    session.flush()
+
+
+def list_members(session: Session, *, project_id: int) -> Sequence[tuple[Membership, User]]:
+    rows = session.execute(
+        select(Membership, User)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.project_id == project_id)
+        .order_by(User.username)
+    )
+    return [(membership, user) for membership, user in rows.tuples()]
+
+
+def _ensure_another_owner(session: Session, *, project_id: int, user_id: int) -> None:
+    owners = session.scalar(
+        select(func.count())
+        .select_from(Membership)
+        .where(
+            Membership.project_id == project_id,
+            Membership.role == ProjectRole.owner,
+            Membership.user_id != user_id,
+        )
+    )
+    if not owners:
+        raise Conflict("a project keeps at least one owner; make someone else owner first")

@@ -1,0 +1,215 @@
+"""Users, API tokens and browser sessions. Functions take a session and raise tessera.core.errors."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from tessera.accounts.models import ApiToken, BrowserSession, User, WorkspaceRole
+from tessera.accounts.passwords import MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
+from tessera.core import clock
+from tessera.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
+from tessera.core.ids import digest, new_secret
+
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+API_TOKEN_PREFIX = "tsr_"  # noqa: S105 (a prefix, not a secret)
+TOKEN_LAST_USED_PRECISION = timedelta(minutes=5)
+
+
+def normalize_username(username: str) -> str:
+    folded = username.strip().lower()
+    if not USERNAME_PATTERN.match(folded):
+        raise Invalid(
+            "must be 1-64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit",
+            field="username",
+        )
+    return folded
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(f"must be at least {MIN_PASSWORD_LENGTH} characters", field="password")
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    password: str | None,
+    display_name: str | None = None,
+    email: str | None = None,
+    workspace_role: WorkspaceRole = WorkspaceRole.member,
+) -> User:
+    key = normalize_username(username)
+    if password is not None:
+        check_password_strength(password)
+    if session.scalar(select(User.id).where(User.username == key)) is not None:
+        raise Conflict(f"a user named {key!r} already exists", details={"field": "username"})
+    user = User(
+        username=key,
+        display_name=(display_name or "").strip() or key,
+        email=email,
+        password_hash=hash_password(password) if password is not None else None,
+        workspace_role=workspace_role,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} does not exist")
+    return user
+
+
+def get_user_by_username(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        raise NotFound(f"user {username!r} does not exist")
+    return user
+
+
+def list_users(session: Session, *, after_id: int = 0, limit: int = 50) -> Sequence[User]:
+    return session.scalars(select(User).where(User.id > after_id).order_by(User.id).limit(limit)).all()
+
+
+def any_user_exists(session: Session) -> bool:
+    return session.scalar(select(User.id).limit(1)) is not None
+
+
+def update_user(
+    session: Session,
+    user: User,
+    *,
+    display_name: str | None = None,
+    workspace_role: WorkspaceRole | None = None,
+    is_active: bool | None = None,
+    password: str | None = None,
+) -> User:
+    if display_name is not None:
+        user.display_name = display_name.strip() or user.username
+    if workspace_role is not None:
+        user.workspace_role = workspace_role
+    if is_active is not None:
+        user.is_active = is_active
+        if not is_active:
+            _end_all_sessions(session, user)
+    if password is not None:
+        check_password_strength(password)
+        user.password_hash = hash_password(password)
+        _end_all_sessions(session, user)
+    session.flush()
+    return user
+
+
+def authenticate_password(session: Session, *, username: str, password: str) -> User:
+    """The user whose password this is; one message for every failure, so it leaks nothing."""
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None or not user.is_active or user.password_hash is None:
+        raise Unauthenticated("wrong username or password")
+    if not verify_password(user.password_hash, password):
+        raise Unauthenticated("wrong username or password")
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+# -- API tokens -----------------------------------------------------------------------------------------
+
+
+def create_api_token(
+    session: Session, *, user: User, name: str, expires_at: datetime | None = None
+) -> tuple[ApiToken, str]:
+    """A new token and its secret. The secret is returned here once and never stored."""
+    name = name.strip()
+    if not name:
+        raise Invalid("must not be empty", field="name")
+    secret = new_secret(API_TOKEN_PREFIX)
+    token = ApiToken(
+        user_id=user.id,
+        name=name[:100],
+        token_digest=digest(secret),
+        display_prefix=secret[:10],
+        expires_at=expires_at,
+    )
+    session.add(token)
+    session.flush()
+    return token, secret
+
+
+def list_api_tokens(session: Session, *, user: User) -> Sequence[ApiToken]:
+    return session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)).all()
+
+
+def revoke_api_token(session: Session, *, user: User, token_id: int) -> ApiToken:
+    token = session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise NotFound(f"token {token_id} does not exist")
+    if token.revoked_at is None:
+        token.revoked_at = clock.now()
+    return token
+
+
+def find_api_token(session: Session, secret: str) -> ApiToken:
+    """The live token for a secret, or Unauthenticated saying why it is not accepted."""
+    token = session.scalar(select(ApiToken).where(ApiToken.token_digest == digest(secret)))
+    if token is None:
+        raise Unauthenticated("the API token is not valid")
+    if token.revoked_at is not None:
+        raise Unauthenticated("the API token was revoked")
+    if token.expires_at is not None and token.expires_at <= clock.now():
+        raise Unauthenticated("the API token has expired")
+    return token
+
+
+def token_use_is_stale(token: ApiToken) -> bool:
+    """Whether `last_used_at` is worth a write (it is kept to the nearest few minutes, not per request)."""
+    return token.last_used_at is None or clock.now() - token.last_used_at > TOKEN_LAST_USED_PRECISION
+
+
+def record_api_token_use(session: Session, token_id: int) -> None:
+    session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=clock.now()))
+
+
+# -- browser sessions -----------------------------------------------------------------------------------
+
+
+def start_browser_session(session: Session, *, user: User, max_age: timedelta) -> tuple[BrowserSession, str]:
+    """A new sign-in and the cookie value for it."""
+    cookie_value = secrets.token_urlsafe(32)
+    row = BrowserSession(
+        user_id=user.id,
+        token_digest=digest(cookie_value),
+        csrf_token=secrets.token_urlsafe(32),
+        expires_at=clock.now() + max_age,
+    )
+    session.add(row)
+    session.flush()
+    return row, cookie_value
+
+
+def find_browser_session(session: Session, cookie_value: str) -> BrowserSession:
+    row = session.scalar(select(BrowserSession).where(BrowserSession.token_digest == digest(cookie_value)))
+    if row is None:
+        raise Forbidden("the session cookie is not valid; sign in again")
+    if row.expires_at <= clock.now():
+        raise Unauthenticated("the session has expired; sign in again")
+    return row
+
+
+def end_browser_session(session: Session, *, browser_session_id: int) -> None:
+    row = session.get(BrowserSession, browser_session_id)
+    if row is not None:
+        session.delete(row)
+
+
+def _end_all_sessions(session: Session, user: User) -> None:
+    for row in session.scalars(select(BrowserSession).where(BrowserSession.user_id == user.id)):
+        session.delete(row)

@@ -1,0 +1,57 @@
+"""The app factory: `create_app(settings)` builds the API (and the web pages) over one Runtime."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+import tessera
+from tessera.api.errors import install_error_handlers
+from tessera.api.routers import auth, health, jobs, members, projects, tokens, users
+from tessera.core.settings import Settings
+from tessera.web.pages import router as pages_router
+from tessera.web.pages import static_files
+from tessera.worker.runtime import Runtime
+
+ROUTERS = (
+    health.router,
+    auth.router,
+    users.router,
+    tokens.router,
+    projects.router,
+    members.router,
+    jobs.router,
+)
+
+
+def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI:
+    """An app over `runtime`, or over one it starts itself (and stops on shutdown)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = runtime is None
+        app.state.runtime = runtime or Runtime.start(settings)
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.runtime.stop()
+                app.state.runtime.database.dispose()
+
+    app = FastAPI(
+        title="Tessera",
+        version=tessera.__version__,
+        description="Open-source data labeling. Authenticate with `Authorization: Bearer <API token>`.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    if runtime is not None:
+        app.state.runtime = runtime
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.include_router(pages_router)
+    app.mount("/static", static_files(), name="static")
+    return app

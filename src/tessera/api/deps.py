@@ -1,0 +1,113 @@
+"""Request dependencies as typed aliases: SessionDep, ActorDep, SettingsDep, PageDep."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from sqlalchemy.orm import Session
+
+from tessera.accounts.policies import Actor
+from tessera.accounts.service import (
+    find_api_token,
+    find_browser_session,
+    get_user,
+    record_api_token_use,
+    token_use_is_stale,
+)
+from tessera.core.errors import Forbidden, Invalid, Unauthenticated
+from tessera.core.ids import decode_cursor
+from tessera.core.settings import Settings
+from tessera.db.session import Database
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_HEADER = "X-CSRF-Token"
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.runtime.database
+    return database
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: reads use a read session, unsafe methods a write session. It commits
+    before the response is sent (scope="function"), so a 2xx means the change is stored."""
+    database = get_database(request)
+    maker = database.read_sessions if request.method in SAFE_METHODS else database.write_sessions
+    with maker() as session, session.begin():
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_actor(request: Request, session: SessionDep) -> Actor:
+    """The signed-in user: an API token (`Authorization: Bearer …`) or the browser session cookie, which
+    must come with the CSRF token on unsafe methods."""
+    authorization = request.headers.get("authorization")
+    if authorization:
+        scheme, _, secret = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise Unauthenticated("the Authorization header must be 'Bearer <API token>'")
+        token = find_api_token(session, secret.strip())
+        if token_use_is_stale(token):
+            with get_database(request).write() as writer:  # its own short transaction, rarely
+                record_api_token_use(writer, token.id)
+        return _active(Actor(user=get_user(session, token.user_id), session=session))
+    settings = get_settings_dep(request)
+    cookie = request.cookies.get(settings.session_cookie_name)
+    if cookie:
+        browser_session = find_browser_session(session, cookie)
+        if request.method not in SAFE_METHODS:
+            sent = request.headers.get(CSRF_HEADER, "")
+            if not sent or not secrets.compare_digest(sent, browser_session.csrf_token):
+                raise Forbidden(f"missing or wrong CSRF token: send the {CSRF_HEADER} header")
+        actor = Actor(user=get_user(session, browser_session.user_id), session=session)
+        request.state.browser_session = browser_session
+        return _active(actor)
+    raise Unauthenticated("sign in, or send an API token as 'Authorization: Bearer <token>'")
+
+
+def _active(actor: Actor) -> Actor:
+    if not actor.user.is_active:
+        raise Unauthenticated("this account is deactivated")
+    return actor
+
+
+ActorDep = Annotated[Actor, Depends(get_actor)]
+
+
+@dataclass(frozen=True)
+class PageParams:
+    """Where the page starts: after (or, for newest-first lists, before) the id `position`; 0 = first page."""
+
+    position: int
+    limit: int
+
+
+def get_page_params(
+    settings: SettingsDep,
+    limit: Annotated[int | None, Query(ge=1, description="Items per page")] = None,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+) -> PageParams:
+    position = 0
+    if cursor:
+        decoded = decode_cursor(cursor)
+        if decoded is None:
+            raise Invalid("is not a cursor this API returned", field="cursor")
+        position = decoded
+    return PageParams(
+        position=position, limit=min(limit or settings.page_size_default, settings.page_size_max)
+    )
+
+
+PageDep = Annotated[PageParams, Depends(get_page_params)]

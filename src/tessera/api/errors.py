@@ -1,0 +1,71 @@
+"""Domain errors → HTTP, in one place. Every error body is `{code, message, details}`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tessera.core.errors import Conflict, Forbidden, Invalid, NotFound, TesseraError, Unauthenticated
+
+STATUS_BY_ERROR: dict[type[TesseraError], int] = {
+    NotFound: 404,
+    Conflict: 409,
+    Invalid: 422,
+    Unauthenticated: 401,
+    Forbidden: 403,
+}
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"code": code, "message": message, "details": details or {}}
+
+
+def _status_for(error: TesseraError) -> int:
+    for error_type, status in STATUS_BY_ERROR.items():
+        if isinstance(error, error_type):
+            return status
+    return 400
+
+
+async def _domain_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, TesseraError)
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthenticated) else None
+    return JSONResponse(
+        error_body(error.code, error.message, error.details), status_code=_status_for(error), headers=headers
+    )
+
+
+def _field_path(location: tuple[Any, ...]) -> str:
+    parts = [str(part) for part in location]
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:] if len(parts) > 1 else parts
+    return ".".join(parts)
+
+
+async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    problems = [
+        {"field": _field_path(tuple(item.get("loc", ()))), "message": str(item.get("msg", "invalid"))}
+        for item in error.errors()
+    ]
+    message = "; ".join(f"{problem['field']}: {problem['message']}" for problem in problems)
+    return JSONResponse(error_body("invalid", message, {"errors": problems}), status_code=422)
+
+
+async def _http_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    return JSONResponse(
+        error_body(f"http_{error.status_code}", str(error.detail)),
+        status_code=error.status_code,
+        headers=getattr(error, "headers", None),
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(TesseraError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -1,0 +1,1 @@
+"""One router per stage. Handlers load, authorize, call the service, return."""

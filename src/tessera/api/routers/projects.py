@@ -1,0 +1,136 @@
+"""Projects: the core record."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from tessera.accounts.policies import authorize
+from tessera.accounts.policies.projects import ProjectPolicy
+from tessera.api.deps import ActorDep, PageDep, SessionDep
+from tessera.api.schemas.common import ERROR_RESPONSES, Page, page_of
+from tessera.api.schemas.projects import (
+    InstructionsOut,
+    LabelClassesSet,
+    ProjectCreate,
+    ProjectOut,
+    ProjectUpdate,
+    TaskTypeOut,
+)
+from tessera.projects.instructions import render_instructions
+from tessera.projects.label_classes import LabelClassSpec
+from tessera.projects.models import TASK_TYPE_SUMMARIES, ProjectStatus
+from tessera.projects.service import (
+    create_project,
+    delete_project,
+    get_project,
+    list_projects,
+    set_label_classes,
+    set_project_status,
+    update_project,
+)
+
+router = APIRouter(prefix="/api", tags=["projects"], responses=ERROR_RESPONSES)
+
+
+@router.get("/task-types", response_model=list[TaskTypeOut])
+def list_task_types(actor: ActorDep) -> list[TaskTypeOut]:
+    authorize(actor, ProjectPolicy.list())
+    return [
+        TaskTypeOut(task_type=task_type, media=task_type.media, summary=summary)
+        for task_type, summary in TASK_TYPE_SUMMARIES.items()
+    ]
+
+
+@router.get("/projects", response_model=Page[ProjectOut])
+def list_projects_route(actor: ActorDep, session: SessionDep, page: PageDep) -> Page[ProjectOut]:
+    """The live projects you are a member of (every project, for workspace admins), by id."""
+    authorize(actor, ProjectPolicy.list())
+    projects = list_projects(
+        session, member_id=None if actor.is_admin else actor.user.id, after_id=page.position, limit=page.limit
+    )
+    return page_of(projects, page.limit, ProjectOut.model_validate)
+
+
+@router.post("/projects", response_model=ProjectOut, status_code=201)
+def create_project_route(body: ProjectCreate, actor: ActorDep, session: SessionDep) -> ProjectOut:
+    authorize(actor, ProjectPolicy.create())
+    project = create_project(
+        session,
+        creator=actor.user,
+        name=body.name,
+        task_type=body.task_type,
+        label_classes=body.label_classes,
+        instructions_markdown=body.instructions_markdown,
+        instructions_url=body.instructions_url,
+    )
+    return ProjectOut.model_validate(project)
+
+
+@router.get("/projects/{project_id}", response_model=ProjectOut)
+def read_project(project_id: int, actor: ActorDep, session: SessionDep) -> ProjectOut:
+    project = get_project(session, project_id)
+    authorize(actor, ProjectPolicy.read(project.id))
+    return ProjectOut.model_validate(project)
+
+
+@router.patch("/projects/{project_id}", response_model=ProjectOut)
+def update_project_route(
+    project_id: int, body: ProjectUpdate, actor: ActorDep, session: SessionDep
+) -> ProjectOut:
+    project = get_project(session, project_id)
+    authorize(actor, ProjectPolicy.update(project.id))
+    project = update_project(
+        session,
+        project,
+        name=body.name,
+        task_type=body.task_type,
+        instructions_markdown=body.instructions_markdown,
+        instructions_url=body.instructions_url,
+        fields_set=frozenset(body.model_fields_set),
+    )
+    return ProjectOut.model_validate(project)
+
+
+@router.delete("/projects/{project_id}", status_code=204)
+def delete_project_route(project_id: int, actor: ActorDep, session: SessionDep) -> None:
+    """Delete the project. Its name stays reserved: no new project may take it."""
+    project = get_project(session, project_id)
+    authorize(actor, ProjectPolicy.delete(project.id))
+    delete_project(session, project)
+
+
+@router.put("/projects/{project_id}/label-classes", response_model=ProjectOut)
+def set_label_classes_route(
+    project_id: int, body: LabelClassesSet, actor: ActorDep, session: SessionDep
+) -> ProjectOut:
+    """Replace the label classes, in order: entries with an id keep (and may rename) that class."""
+    project = get_project(session, project_id)
+    authorize(actor, ProjectPolicy.update(project.id))
+    specs = [LabelClassSpec(name=label.name, id=label.id) for label in body.label_classes]
+    return ProjectOut.model_validate(set_label_classes(session, project, specs))
+
+
+@router.post("/projects/{project_id}/pause", response_model=ProjectOut)
+def pause_project(project_id: int, actor: ActorDep, session: SessionDep) -> ProjectOut:
+    project = get_project(session, project_id)
+    authorize(actor, ProjectPolicy.change_status(project.id))
+    return ProjectOut.model_validate(set_project_status(session, project, ProjectStatus.paused))
+
+
+@router.post("/projects/{project_id}/resume", response_model=ProjectOut)
+def resume_project(project_id: int, actor: ActorDep, session: SessionDep) -> ProjectOut:
+    project = get_project(session, project_id)
+    authorize(actor, ProjectPolicy.change_status(project.id))
+    return ProjectOut.model_validate(set_project_status(session, project, ProjectStatus.running))
+
+
+@router.get("/projects/{project_id}/instructions", response_model=InstructionsOut)
+def read_instructions(project_id: int, actor: ActorDep, session: SessionDep) -> InstructionsOut:
+    project = get_project(session, project_id)
+    authorize(actor, ProjectPolicy.read_instructions(project.id))
+    markdown = project.instructions_markdown
+    return InstructionsOut(
+        markdown=markdown,
+        html=render_instructions(markdown) if markdown is not None else None,
+        url=project.instructions_url,
+    )

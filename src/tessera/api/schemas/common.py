@@ -1,0 +1,43 @@
+"""Shapes shared by every router: pages and errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, Protocol, TypeVar
+
+from pydantic import BaseModel, Field
+
+from tessera.core.ids import encode_cursor
+
+ItemT = TypeVar("ItemT")
+
+
+class HasId(Protocol):
+    id: int
+
+
+class Page(BaseModel, Generic[ItemT]):
+    items: list[ItemT]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page; null on the last.")
+
+
+def page_of(rows: Sequence[Any], limit: int, convert: Callable[[Any], ItemT]) -> Page[ItemT]:
+    """A page of `rows` (fetched in id order, at most `limit`), with a cursor when it is full."""
+    cursor = encode_cursor(rows[-1].id) if len(rows) == limit and rows else None
+    return Page[ItemT](items=[convert(row) for row in rows], next_cursor=cursor)
+
+
+class ErrorItem(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody} for status in (401, 403, 404, 409, 422)
+}

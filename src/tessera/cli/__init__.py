@@ -1,0 +1,1 @@
+"""The `tessera` command (Typer): serve, worker, db, user, project, job."""

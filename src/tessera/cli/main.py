@@ -1,0 +1,24 @@
+"""The `tessera` command."""
+
+from __future__ import annotations
+
+import typer
+
+from tessera.cli import db_commands, job_commands, project_commands, serve_commands, user_commands
+
+app = typer.Typer(
+    name="tessera",
+    help="Tessera: open-source data labeling.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("serve")(serve_commands.serve)
+app.command("worker")(serve_commands.worker)
+app.add_typer(db_commands.app, name="db")
+app.add_typer(user_commands.app, name="user")
+app.add_typer(project_commands.app, name="project")
+app.add_typer(job_commands.app, name="job")
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""Settings, domain errors, ids and the clock. Imports nothing else of tessera."""

@@ -1,0 +1,47 @@
+"""Domain errors. Services raise these; the API maps them to HTTP in one place (api/errors.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class TesseraError(Exception):
+    """Base of every domain error: a stable machine-readable `code`, a human message, optional details."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class NotFound(TesseraError):
+    code = "not_found"
+
+
+class Conflict(TesseraError):
+    code = "conflict"
+
+
+class Invalid(TesseraError):
+    """Bad input. `field` names what is wrong (dotted path, as the API shows it)."""
+
+    code = "invalid"
+
+    def __init__(
+        self, message: str, *, field: str | None = None, details: dict[str, Any] | None = None
+    ) -> None:
+        merged = dict(details or {})
+        if field is not None:
+            merged.setdefault("errors", [{"field": field, "message": message}])
+        super().__init__(f"{field}: {message}" if field else message, details=merged)
+        self.field = field
+
+
+class Unauthenticated(TesseraError):
+    code = "unauthenticated"
+
+
+class Forbidden(TesseraError):
+    code = "forbidden"

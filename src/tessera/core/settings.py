@@ -1,0 +1,103 @@
+"""Every setting, declared once. Environment variables use the `TESSERA_` prefix (`TESSERA_DATABASE_URL`, …).
+
+The docs page docs/settings.md is generated from these declarations (`python -m tessera.cli.reference`)
+and a test fails when it is out of date, so a field's `description` is its documentation.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TESSERA_", env_file=None, extra="ignore")
+
+    data_dir: Path = Field(
+        Path("tessera-data"),
+        description="Folder for the embedded database, uploads, thumbnails and models; created on start.",
+    )
+    database_url: str | None = Field(
+        None,
+        description=(
+            "SQLAlchemy URL of the database. Unset: SQLite at `<data_dir>/tessera.db` (WAL mode). "
+            "PostgreSQL: `postgresql+psycopg://user:password@host:5432/name`."
+        ),
+    )
+    sqlite_busy_timeout_ms: int = Field(
+        5000, ge=0, description="How long a SQLite writer waits for the write lock before failing, in ms."
+    )
+    database_pool_size: int = Field(
+        10, ge=1, description="Connections kept open per process (PostgreSQL; SQLite opens one per thread)."
+    )
+    host: str = Field("127.0.0.1", description="Address `tessera serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `tessera serve` listens on.")
+    public_url: str | None = Field(
+        None, description="The URL users reach Tessera at, when behind a proxy. Unset: http://host:port."
+    )
+    session_cookie_name: str = Field("tessera_session", description="Name of the browser sign-in cookie.")
+    session_max_age_hours: int = Field(
+        168, ge=1, description="How long a browser sign-in lasts without activity, in hours."
+    )
+    cookie_secure: bool = Field(
+        False,
+        description="Send the sign-in cookie over HTTPS only. Turn on whenever Tessera is served over HTTPS.",
+    )
+    password_time_cost: int = Field(
+        3, ge=1, description="Argon2id time cost (iterations) for password hashes."
+    )
+    password_memory_kib: int = Field(
+        65536, ge=8, description="Argon2id memory cost for password hashes, in KiB."
+    )
+    redis_url: str | None = Field(
+        None,
+        description=(
+            "Redis URL (`redis://host:6379/0`). Set: jobs go to RQ and run in `tessera worker` processes. "
+            "Unset: jobs run in a thread pool inside the process that created them."
+        ),
+    )
+    rq_queue: str = Field(
+        "tessera", description="Name of the RQ queue jobs are sent to and workers listen on."
+    )
+    job_threads: int = Field(
+        2, ge=1, description="Threads of the in-process job runner (when redis_url is unset)."
+    )
+    job_heartbeat_seconds: float = Field(
+        5.0, gt=0, description="How often a running job records that it is alive, in seconds."
+    )
+    job_stale_after_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="A running job whose heartbeat is older than this is marked failed, in seconds.",
+    )
+    scheduler_interval_seconds: float = Field(
+        15.0,
+        gt=0,
+        description="How often the scheduler in `tessera serve` and `tessera worker` wakes, in seconds.",
+    )
+    job_modules: list[str] = Field(
+        default_factory=list,
+        description="Extra Python modules to import so the job functions they register can run (plugins).",
+    )
+    page_size_default: int = Field(
+        50, ge=1, description="Items per page of an API list when none is asked for."
+    )
+    page_size_max: int = Field(500, ge=1, description="Largest page an API list returns.")
+    log_level: str = Field("info", description="Log level: debug, info, warning or error.")
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'tessera.db').resolve()}"
+
+    def resolved_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once from the environment."""
+    return Settings()

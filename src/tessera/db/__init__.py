@@ -1,0 +1,1 @@
+"""Engine, sessions, Base, SQLite pragmas, write transactions; migrations/ (Alembic)."""

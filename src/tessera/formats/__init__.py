@@ -1,0 +1,1 @@
+"""Export and import: one module per format, a registry, golden sample files."""

@@ -1,0 +1,1 @@
+"""The items of a project, their state machine, filters and pagination."""

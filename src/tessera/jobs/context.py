@@ -1,0 +1,51 @@
+"""What a running job function gets: its parameters, a database, progress reporting and cancellation."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import update
+
+from tessera.core import clock
+from tessera.db.session import Database
+from tessera.jobs.models import Job
+
+PROGRESS_WRITE_INTERVAL_S = 0.5
+
+
+class JobCancelled(Exception):
+    """Raised inside a job function when a cancel was asked for; the job ends as cancelled."""
+
+
+@dataclass
+class JobContext:
+    job_id: int
+    kind: str
+    params: dict[str, Any]
+    project_id: int | None
+    database: Database
+    worker: str
+    cancel_event: threading.Event = field(default_factory=threading.Event)
+    _last_write: float = 0.0
+
+    def check_cancelled(self) -> None:
+        if self.cancel_event.is_set():
+            raise JobCancelled(f"job {self.job_id} was cancelled")
+
+    def progress(self, done: int, total: int | None = None, message: str | None = None) -> None:
+        """Record progress (at most twice a second, and always at the end) and stop here if cancelled."""
+        self.check_cancelled()
+        moment = time.monotonic()
+        if moment - self._last_write < PROGRESS_WRITE_INTERVAL_S and (total is None or done < total):
+            return
+        self._last_write = moment
+        values: dict[str, Any] = {"progress_done": done, "heartbeat_at": clock.now()}
+        if total is not None:
+            values["progress_total"] = total
+        if message is not None:
+            values["message"] = message[:500]
+        with self.database.write() as session:
+            session.execute(update(Job).where(Job.id == self.job_id).values(**values))

@@ -1,0 +1,117 @@
+"""Running one job in this process: claim it, keep its heartbeat, call its function, record the outcome.
+
+Runners (worker/) call `execute_job`; it never raises, whatever the job function does.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from tessera.core import clock
+from tessera.db.session import Database
+from tessera.jobs.context import JobCancelled, JobContext
+from tessera.jobs.models import Job, JobStatus
+from tessera.jobs.registry import get_job_function
+
+log = logging.getLogger(__name__)
+MAX_ERROR_CHARS = 20_000
+
+
+def execute_job(
+    database: Database, job_id: int, *, worker: str, heartbeat_seconds: float
+) -> JobStatus | None:
+    """Run the job if it is still queued. Returns its final status, or None when another runner had it."""
+    context = _claim(database, job_id, worker)
+    if context is None:
+        return None
+    stop_heartbeat = threading.Event()
+    beat = threading.Thread(
+        target=_heartbeat,
+        args=(database, context, stop_heartbeat, heartbeat_seconds),
+        daemon=True,
+        name=f"tessera-heartbeat-{job_id}",
+    )
+    beat.start()
+    try:
+        result = get_job_function(context.kind)(context)
+    except JobCancelled:
+        return _end(database, job_id, JobStatus.cancelled, message="cancelled")
+    except Exception as error:
+        log.exception("job %s (%s) failed", job_id, context.kind)
+        detail = "".join(traceback.format_exception(error))[-MAX_ERROR_CHARS:]
+        return _end(database, job_id, JobStatus.failed, message=f"failed: {error}"[:500], error=detail)
+    finally:
+        stop_heartbeat.set()
+        beat.join()
+    return _end(database, job_id, JobStatus.succeeded, message="done", result=result)
+
+
+def _claim(database: Database, job_id: int, worker: str) -> JobContext | None:
+    with database.write() as session:
+        moment = clock.now()
+        claimed = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.queued)
+            .values(
+                status=JobStatus.running,
+                started_at=moment,
+                heartbeat_at=moment,
+                worker=worker[:200],
+                attempts=Job.attempts + 1,
+                message="running",
+            )
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        job = session.scalars(select(Job).where(Job.id == job_id)).one()
+        return JobContext(
+            job_id=job.id,
+            kind=job.kind,
+            params=dict(job.params),
+            project_id=job.project_id,
+            database=database,
+            worker=worker,
+        )
+
+
+def _heartbeat(database: Database, context: JobContext, stop: threading.Event, every: float) -> None:
+    """Record that the job is alive and notice a cancel request, until the job ends."""
+    while not stop.wait(every):
+        try:
+            with database.write() as session:
+                session.execute(
+                    update(Job)
+                    .where(Job.id == context.job_id, Job.status == JobStatus.running)
+                    .values(heartbeat_at=clock.now())
+                )
+                if session.scalar(select(Job.cancel_requested).where(Job.id == context.job_id)):
+                    context.cancel_event.set()
+        except Exception:  # a missed beat is retried at the next one
+            log.warning("heartbeat of job %s failed", context.job_id, exc_info=True)
+
+
+def _end(
+    database: Database,
+    job_id: int,
+    status: JobStatus,
+    *,
+    message: str,
+    error: str | None = None,
+    result: dict[str, Any] | None = None,
+) -> JobStatus:
+    with database.write() as session:
+        values: dict[str, Any] = {"status": status, "message": message, "finished_at": clock.now()}
+        if error is not None:
+            values["error"] = error
+        if result is not None:
+            values["result"] = result
+        if status == JobStatus.succeeded:  # a finished job reads done == total, when a total was known
+            values["progress_done"] = func.coalesce(Job.progress_total, Job.progress_done)
+        session.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.running).values(**values))
+        final = session.scalar(select(Job.status).where(Job.id == job_id))
+    return JobStatus(final) if final is not None else status

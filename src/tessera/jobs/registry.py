@@ -1,0 +1,37 @@
+"""Job functions by kind. A stage registers its functions in its jobs.py with `@job_function("kind")`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from tessera.core.errors import Invalid
+
+if TYPE_CHECKING:
+    from tessera.jobs.context import JobContext
+
+JobFunction = Callable[["JobContext"], dict[str, Any] | None]
+
+_functions: dict[str, JobFunction] = {}
+
+
+def job_function(kind: str) -> Callable[[JobFunction], JobFunction]:
+    def register(function: JobFunction) -> JobFunction:
+        existing = _functions.get(kind)
+        if existing is not None and existing is not function:
+            raise RuntimeError(f"job kind {kind!r} is registered twice")
+        _functions[kind] = function
+        return function
+
+    return register
+
+
+def get_job_function(kind: str) -> JobFunction:
+    try:
+        return _functions[kind]
+    except KeyError:
+        raise Invalid(f"unknown job kind {kind!r}", field="kind") from None
+
+
+def registered_kinds() -> list[str]:
+    return sorted(_functions)

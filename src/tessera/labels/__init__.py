@@ -1,0 +1,1 @@
+"""Annotations, validation against the project's task type (geometry, spans, classes), history."""

@@ -1,0 +1,1 @@
+"""Featurize, train, calibrate, infer, cluster; model versions and their metrics."""

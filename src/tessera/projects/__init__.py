@@ -1,0 +1,1 @@
+"""Projects, task types, label classes, instructions, lifecycle (running / paused)."""

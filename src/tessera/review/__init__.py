@@ -1,0 +1,1 @@
+"""Consensus, review decisions, dashboard statistics."""

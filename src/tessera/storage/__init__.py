@@ -1,0 +1,1 @@
+"""Datastores: one protocol (list, open, stat) over fsspec; path safety; no database access."""

@@ -1,0 +1,31 @@
+"""The pages. They render a shell; their ES modules fetch the data from the same API as the SDK."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+import tessera
+
+WEB_DIR = Path(__file__).parent
+templates = Jinja2Templates(directory=WEB_DIR / "templates")
+
+router = APIRouter(include_in_schema=False)
+
+
+def static_files() -> StaticFiles:
+    return StaticFiles(directory=WEB_DIR / "static")
+
+
+@router.get("/", response_class=HTMLResponse)
+def projects_page(request: Request) -> HTMLResponse:
+    return templates.TemplateResponse(request, "projects.html", {"version": tessera.__version__})
+
+
+@router.get("/sign-in", response_class=HTMLResponse)
+def sign_in_page(request: Request) -> HTMLResponse:
+    return templates.TemplateResponse(request, "sign_in.html", {"version": tessera.__version__})

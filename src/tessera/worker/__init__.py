@@ -1,0 +1,1 @@
+"""Runners (in-process thread pool, RQ on Redis) and the scheduler. Entry points build and attach them."""

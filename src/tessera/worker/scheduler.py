@@ -1,0 +1,49 @@
+"""The scheduler: a thread in `tessera serve` and `tessera worker` that wakes every few seconds to fail
+jobs whose heartbeat stopped and hand waiting jobs to the runner again. Every step is an idempotent
+guarded UPDATE, so any number of processes may run it at once."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from tessera.core.settings import Settings
+from tessera.db.session import Database
+from tessera.jobs.service import fail_stale_jobs, resubmit_waiting_jobs
+
+log = logging.getLogger(__name__)
+
+
+def run_scheduler_once(database: Database, settings: Settings) -> dict[str, list[int]]:
+    stale_after = timedelta(seconds=settings.job_stale_after_seconds)
+    with database.write() as session:
+        failed = fail_stale_jobs(session, stale_after=stale_after)
+    with database.write() as session:
+        resubmitted = resubmit_waiting_jobs(session, waiting_longer_than=stale_after)
+    if failed:
+        log.warning("marked %d jobs failed whose heartbeat stopped: %s", len(failed), failed)
+    return {"failed": failed, "resubmitted": resubmitted}
+
+
+class Scheduler:
+    def __init__(self, database: Database, settings: Settings) -> None:
+        self._database = database
+        self._settings = settings
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="tessera-scheduler", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._settings.scheduler_interval_seconds):
+            try:
+                run_scheduler_once(self._database, self._settings)
+            except Exception:
+                log.exception("scheduler pass failed; trying again at the next one")

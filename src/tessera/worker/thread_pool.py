@@ -1,0 +1,35 @@
+"""The in-process runner: jobs run in a thread pool of the process that created them (the default)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from tessera.db.session import Database
+from tessera.jobs.execution import execute_job
+from tessera.jobs.models import JobStatus
+
+
+class ThreadPoolRunner:
+    name = "in-process"
+
+    def __init__(self, database: Database, *, threads: int, heartbeat_seconds: float) -> None:
+        self._database = database
+        self._heartbeat_seconds = heartbeat_seconds
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tessera-job")
+        self._worker = f"{socket.gethostname()}:{os.getpid()}:threads"
+
+    def submit(self, job_id: int) -> None:
+        self._executor.submit(self.run, job_id)
+
+    def run(self, job_id: int) -> JobStatus | None:
+        return execute_job(
+            self._database, job_id, worker=self._worker, heartbeat_seconds=self._heartbeat_seconds
+        )
+
+    def submit_and_track(self, job_id: int) -> Future[JobStatus | None]:
+        return self._executor.submit(self.run, job_id)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=False)

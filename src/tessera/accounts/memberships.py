@@ -49,7 +49,7 @@ def list_members(session: Session, *, project_id: int) -> Sequence[tuple[Members
         .where(Membership.project_id == project_id)
         .order_by(User.username)
     )
-    return [(membership, user) for membership, user in rows.tuples()]
+    return [(membership, user) for membership, user in rows]
 
 
 def _ensure_another_owner(session: Session, *, project_id: int, user_id: int) -> None:

@@ -60,8 +60,11 @@ def get_actor(request: Request, session: SessionDep) -> Actor:
             raise Unauthenticated("the Authorization header must be 'Bearer <API token>'")
         token = find_api_token(session, secret.strip())
         if token_use_is_stale(token):
-            with get_database(request).write() as writer:  # its own short transaction, rarely
-                record_api_token_use(writer, token.id)
+            if request.method in SAFE_METHODS:  # a read session: record it in a short write of its own
+                with get_database(request).write() as writer:
+                    record_api_token_use(writer, token.id)
+            else:  # already the writer: a second writer would wait on this one (SQLite)
+                record_api_token_use(session, token.id)
         return _active(Actor(user=get_user(session, token.user_id), session=session))
     settings = get_settings_dep(request)
     cookie = request.cookies.get(settings.session_cookie_name)

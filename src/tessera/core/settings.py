@@ -50,7 +50,7 @@ class Settings(BaseSettings):
         3, ge=1, description="Argon2id time cost (iterations) for password hashes."
     )
     password_memory_kib: int = Field(
-        65536, ge=8, description="Argon2id memory cost for password hashes, in KiB."
+        65536, ge=32, description="Argon2id memory cost for password hashes, in KiB (at least 32: 4 lanes)."
     )
     redis_url: str | None = Field(
         None,

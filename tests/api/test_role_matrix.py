@@ -1,0 +1,187 @@
+"""Every API route × every role: the allowed roles get a 2xx, the others 403 (401 when anonymous).
+
+The table below must list every route the app serves under /api — a new route without a row fails
+`test_the_matrix_covers_every_route`, so no route can skip its policy check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from tessera.accounts.models import ApiToken, ProjectRole, WorkspaceRole
+from tessera.api.app import create_app
+from tessera.core.settings import Settings
+from tessera.db.session import Database
+from tessera.jobs.models import Job, JobStatus
+from tests.support.factories import PASSWORD, bearer, make_project, make_token, make_user
+
+ROLES = ("anonymous", "member", "creator", "labeler", "reviewer", "manager", "owner", "admin")
+EVERYONE = frozenset(ROLES)
+SIGNED_IN = EVERYONE - {"anonymous"}
+IN_PROJECT = frozenset({"labeler", "reviewer", "manager", "owner", "admin"})
+MANAGERS = frozenset({"manager", "owner", "admin"})
+OWNERS = frozenset({"owner", "admin"})
+ADMIN = frozenset({"admin"})
+
+
+@dataclass
+class World:
+    """One project with a member of each role, an outsider to add, and jobs to act on."""
+
+    project_id: int
+    user_ids: dict[str, int]
+    token_ids: dict[str, int]
+    tokens: dict[str, str]
+    running_job_id: int
+    failed_job_id: int
+
+
+Body = dict[str, Any] | None
+Request = Callable[[World, str], tuple[str, Body]]
+
+
+def fixed(path: str, body: Body = None) -> Request:
+    return lambda world, role: (path.format(p=world.project_id), body)
+
+
+MATRIX: dict[tuple[str, str], tuple[frozenset[str], Request]] = {
+    ("GET", "/api/health"): (EVERYONE, fixed("/api/health")),
+    ("POST", "/api/auth/sign-in"): (
+        EVERYONE,
+        fixed("/api/auth/sign-in", {"username": "owner", "password": PASSWORD}),
+    ),
+    ("POST", "/api/auth/sign-out"): (SIGNED_IN, fixed("/api/auth/sign-out")),
+    ("GET", "/api/auth/me"): (SIGNED_IN, fixed("/api/auth/me")),
+    ("GET", "/api/users"): (ADMIN, fixed("/api/users")),
+    ("POST", "/api/users"): (ADMIN, fixed("/api/users", {"username": "newbie", "password": "long enough"})),
+    ("PATCH", "/api/users/{user_id}"): (
+        ADMIN,
+        lambda world, role: (f"/api/users/{world.user_ids['extra']}", {"display_name": "Extra"}),
+    ),
+    ("GET", "/api/tokens"): (SIGNED_IN, fixed("/api/tokens")),
+    ("POST", "/api/tokens"): (SIGNED_IN, fixed("/api/tokens", {"name": "another"})),
+    ("DELETE", "/api/tokens/{token_id}"): (
+        SIGNED_IN,
+        lambda world, role: (f"/api/tokens/{world.token_ids.get(role, 0)}", None),
+    ),
+    ("GET", "/api/task-types"): (SIGNED_IN, fixed("/api/task-types")),
+    ("GET", "/api/projects"): (SIGNED_IN, fixed("/api/projects")),
+    ("POST", "/api/projects"): (
+        frozenset({"creator", "admin"}),
+        fixed("/api/projects", {"name": "Fresh", "task_type": "text_ner", "label_classes": ["PER"]}),
+    ),
+    ("GET", "/api/projects/{project_id}"): (IN_PROJECT, fixed("/api/projects/{p}")),
+    ("PATCH", "/api/projects/{project_id}"): (MANAGERS, fixed("/api/projects/{p}", {"name": "Renamed"})),
+    ("DELETE", "/api/projects/{project_id}"): (OWNERS, fixed("/api/projects/{p}")),
+    ("PUT", "/api/projects/{project_id}/label-classes"): (
+        MANAGERS,
+        fixed("/api/projects/{p}/label-classes", {"label_classes": [{"name": "a"}, {"name": "b"}]}),
+    ),
+    ("POST", "/api/projects/{project_id}/pause"): (MANAGERS, fixed("/api/projects/{p}/pause")),
+    ("POST", "/api/projects/{project_id}/resume"): (MANAGERS, fixed("/api/projects/{p}/resume")),
+    ("GET", "/api/projects/{project_id}/instructions"): (IN_PROJECT, fixed("/api/projects/{p}/instructions")),
+    ("GET", "/api/projects/{project_id}/members"): (MANAGERS, fixed("/api/projects/{p}/members")),
+    ("PUT", "/api/projects/{project_id}/members/{user_id}"): (
+        MANAGERS,
+        lambda world, role: (
+            f"/api/projects/{world.project_id}/members/{world.user_ids['extra']}",
+            {"role": "labeler"},
+        ),
+    ),
+    ("DELETE", "/api/projects/{project_id}/members/{user_id}"): (
+        MANAGERS,
+        lambda world, role: (f"/api/projects/{world.project_id}/members/{world.user_ids['labeler']}", None),
+    ),
+    ("GET", "/api/jobs"): (ADMIN, fixed("/api/jobs")),
+    ("GET", "/api/projects/{project_id}/jobs"): (MANAGERS, fixed("/api/projects/{p}/jobs")),
+    ("GET", "/api/jobs/{job_id}"): (
+        MANAGERS,
+        lambda world, role: (f"/api/jobs/{world.running_job_id}", None),
+    ),
+    ("POST", "/api/jobs/{job_id}/cancel"): (
+        MANAGERS,
+        lambda world, role: (f"/api/jobs/{world.running_job_id}/cancel", None),
+    ),
+    ("POST", "/api/jobs/{job_id}/retry"): (
+        MANAGERS,
+        lambda world, role: (f"/api/jobs/{world.failed_job_id}/retry", None),
+    ),
+    ("POST", "/api/jobs/system-check"): (
+        ADMIN,
+        fixed("/api/jobs/system-check", {"steps": 1, "step_seconds": 0}),
+    ),
+}
+
+
+def test_the_matrix_covers_every_route(settings: Settings) -> None:
+    """Routes as the OpenAPI document lists them (every /api route is in it: none is hidden)."""
+    paths = create_app(settings).openapi()["paths"]
+    served = {(method.upper(), path) for path, operations in paths.items() for method in operations}
+    assert served - set(MATRIX) == set(), "routes without a row in the role matrix"
+    assert set(MATRIX) - served == set(), "rows for routes that no longer exist"
+
+
+@pytest.fixture
+def world(db: Database) -> World:
+    with db.write() as session:
+        users = {
+            "member": make_user(session, "member"),
+            "creator": make_user(session, "creator", role=WorkspaceRole.creator),
+            "labeler": make_user(session, "labeler"),
+            "reviewer": make_user(session, "reviewer"),
+            "manager": make_user(session, "manager"),
+            "owner": make_user(session, "owner"),
+            "admin": make_user(session, "admin", role=WorkspaceRole.admin),
+            "extra": make_user(session, "extra"),
+        }
+        project = make_project(
+            session,
+            users["owner"],
+            members={users[role]: ProjectRole(role) for role in ("labeler", "reviewer", "manager")},
+        )
+        tokens = {role: make_token(session, user) for role, user in users.items() if role != "extra"}
+        jobs = [
+            Job(kind="test.noop", project_id=project.id, status=status, params={}, message=status.value)
+            for status in (JobStatus.running, JobStatus.failed)
+        ]
+        session.add_all(jobs)
+        session.flush()
+        token_ids = {
+            role: session.scalars(select(ApiToken.id).where(ApiToken.user_id == users[role].id)).one()
+            for role in tokens
+        }
+        return World(
+            project_id=project.id,
+            user_ids={role: user.id for role, user in users.items()},
+            token_ids=token_ids,
+            tokens=tokens,
+            running_job_id=jobs[0].id,
+            failed_job_id=jobs[1].id,
+        )
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("route", sorted(MATRIX), ids=lambda route: f"{route[0]} {route[1]}")
+def test_route_allows_exactly_its_roles(
+    client: TestClient, world: World, route: tuple[str, str], role: str
+) -> None:
+    allowed, build = MATRIX[route]
+    path, body = build(world, role)
+    headers = bearer(world.tokens[role]) if role != "anonymous" else {}
+    response = client.request(route[0], path, json=body, headers=headers)
+    if role in allowed:
+        assert 200 <= response.status_code < 300, (
+            f"{role} should be allowed: {response.status_code} {response.text}"
+        )
+    else:
+        expected = 401 if role == "anonymous" else 403
+        assert response.status_code == expected, (
+            f"{role} should be refused: {response.status_code} {response.text}"
+        )
+        assert response.json()["code"] in ("unauthenticated", "forbidden")

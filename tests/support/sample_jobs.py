@@ -1,0 +1,29 @@
+"""Job functions for tests, registered the way a plugin's would be (TESSERA_JOB_MODULES)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from tessera.jobs.context import JobContext
+from tessera.jobs.registry import job_function
+
+
+@job_function("test.fail")
+def fail(context: JobContext) -> None:
+    raise ValueError(f"boom in job {context.job_id}")
+
+
+@job_function("test.noop")
+def noop(context: JobContext) -> dict[str, Any]:
+    return {"ok": True}
+
+
+@job_function("test.wait")
+def wait(context: JobContext) -> dict[str, Any]:
+    """Counts `steps` steps of `step_seconds`, reporting progress (and so noticing a cancel) at each."""
+    steps = int(context.params.get("steps", 100))
+    for step in range(1, steps + 1):
+        time.sleep(float(context.params.get("step_seconds", 0.05)))
+        context.progress(step, steps)
+    return {"steps": steps, "worker": context.worker}

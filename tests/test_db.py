@@ -4,6 +4,7 @@ timeout; a write transaction is all or nothing; after-commit callbacks run only 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -25,13 +26,15 @@ def test_migrations_match_the_models(db: Database) -> None:
     assert current_revision(db.engine) == head_revision()
 
 
-def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(db: Database) -> None:
-    if db.engine.dialect.name != "sqlite":
-        pytest.skip("SQLite pragmas only")
-    with db.read() as session:
-        assert session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-        assert session.execute(text("PRAGMA foreign_keys")).scalar() == 1
-        assert session.execute(text("PRAGMA busy_timeout")).scalar() == 5000
+def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:
+    database = Database.from_url(f"sqlite:///{tmp_path / 'pragmas.db'}", busy_timeout_ms=1234)
+    try:
+        with database.read() as session:
+            assert session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert session.execute(text("PRAGMA foreign_keys")).scalar() == 1
+            assert session.execute(text("PRAGMA busy_timeout")).scalar() == 1234
+    finally:
+        database.dispose()
 
 
 def test_a_failing_write_transaction_leaves_nothing(db: Database) -> None:

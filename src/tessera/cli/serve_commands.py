@@ -50,18 +50,20 @@ def create_first_admin(database: Database, data_dir: Path) -> str | None:
 
 def _announce(current: Settings, password: str | None) -> None:
     url = current.resolved_public_url()
-    console.print(f"\n[bold]Tessera is running at {url}[/bold]  (API docs: {url}/docs)", highlight=False)
     password_file = current.data_dir.resolve() / FIRST_ADMIN_PASSWORD_FILE
+    lines = [f"Tessera is running at {url}  (API docs: {url}/docs)"]
     if password is not None:
-        console.print(
-            f"First admin created. Sign in at {url}/sign-in as [bold]{FIRST_ADMIN}[/bold] with password "
-            f"[bold]{password}[/bold]\n(also saved in {password_file}; change it once signed in).",
-            highlight=False,
-        )
+        lines += [
+            f"First admin created. Sign in at {url}/sign-in with",
+            f"  username: {FIRST_ADMIN}",
+            f"  password: {password}",
+            f"(the password is also in {password_file}; change it once signed in)",
+        ]
     elif password_file.exists():
-        console.print(f"Sign in at {url}/sign-in; the first admin's password is in {password_file}.")
+        lines.append(f"Sign in at {url}/sign-in; the first admin's password is in {password_file}")
     else:
-        console.print(f"Sign in at {url}/sign-in.", highlight=False)
+        lines.append(f"Sign in at {url}/sign-in")
+    console.print("\n" + "\n".join(lines), highlight=False, soft_wrap=True, markup=False)
 
 
 def serve(

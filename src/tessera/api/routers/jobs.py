@@ -24,7 +24,7 @@ def list_workspace_jobs(actor: ActorDep, session: SessionDep, page: PageDep) -> 
     jobs = list_jobs(
         session, project_id=None, every_project=True, before_id=page.position or None, limit=page.limit
     )
-    return page_of(jobs, page.limit, JobOut.model_validate)
+    return page_of(jobs, page.limit, JobOut)
 
 
 @router.get("/projects/{project_id}/jobs", response_model=Page[JobOut])
@@ -33,7 +33,7 @@ def list_project_jobs(project_id: int, actor: ActorDep, session: SessionDep, pag
     project = get_project(session, project_id)
     authorize(actor, JobPolicy.read(project.id))
     jobs = list_jobs(session, project_id=project.id, before_id=page.position or None, limit=page.limit)
-    return page_of(jobs, page.limit, JobOut.model_validate)
+    return page_of(jobs, page.limit, JobOut)
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut)

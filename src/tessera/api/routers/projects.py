@@ -48,7 +48,7 @@ def list_projects_route(actor: ActorDep, session: SessionDep, page: PageDep) -> 
     projects = list_projects(
         session, member_id=None if actor.is_admin else actor.user.id, after_id=page.position, limit=page.limit
     )
-    return page_of(projects, page.limit, ProjectOut.model_validate)
+    return page_of(projects, page.limit, ProjectOut)
 
 
 @router.post("/projects", response_model=ProjectOut, status_code=201)

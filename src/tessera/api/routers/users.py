@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api/users", tags=["users"], responses=ERROR_RESPONSE
 def list_users_route(actor: ActorDep, session: SessionDep, page: PageDep) -> Page[UserOut]:
     authorize(actor, UserPolicy.list())
     users = list_users(session, after_id=page.position, limit=page.limit)
-    return page_of(users, page.limit, UserOut.model_validate)
+    return page_of(users, page.limit, UserOut)
 
 
 @router.post("", response_model=UserOut, status_code=201)

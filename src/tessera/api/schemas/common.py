@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from tessera.core.ids import encode_cursor
 
 ItemT = TypeVar("ItemT")
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class HasId(Protocol):
@@ -21,10 +22,13 @@ class Page(BaseModel, Generic[ItemT]):
     next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page; null on the last.")
 
 
-def page_of(rows: Sequence[Any], limit: int, convert: Callable[[Any], ItemT]) -> Page[ItemT]:
-    """A page of `rows` (fetched in id order, at most `limit`), with a cursor when it is full."""
+def page_of(rows: Sequence[Any], limit: int, item_type: type[ModelT]) -> Page[ModelT]:
+    """A page of `rows` (fetched in id order, at most `limit`), with a cursor when it is full. The page is
+    built as the concrete `Page[item_type]`, so FastAPI does not validate every item a second time."""
     cursor = encode_cursor(rows[-1].id) if len(rows) == limit and rows else None
-    return Page[ItemT](items=[convert(row) for row in rows], next_cursor=cursor)
+    return Page[item_type](  # type: ignore[valid-type]
+        items=[item_type.model_validate(row) for row in rows], next_cursor=cursor
+    )
 
 
 class ErrorItem(BaseModel):

@@ -1,0 +1,197 @@
+"""Real jobs through the in-process runner: progress, success, failure, retry, cancel, stale heartbeats,
+and enqueue-after-commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from tessera.accounts.models import WorkspaceRole
+from tessera.core import clock
+from tessera.core.errors import Invalid
+from tessera.core.settings import Settings
+from tessera.db.session import Database
+from tessera.jobs.models import Job, JobStatus
+from tessera.jobs.runner import attach_runner
+from tessera.jobs.service import cancel_job, create_job
+from tessera.worker.runtime import Runtime
+from tessera.worker.scheduler import run_scheduler_once
+from tessera.worker.thread_pool import ThreadPoolRunner
+from tests.support.factories import bearer, make_token, make_user
+from tests.support.polling import wait_for
+
+
+@pytest.fixture
+def admin(db: Database) -> dict[str, str]:
+    with db.write() as session:
+        return bearer(make_token(session, make_user(session, role=WorkspaceRole.admin)))
+
+
+def _job(client: TestClient, headers: dict[str, str], job_id: int) -> dict[str, Any]:
+    response = client.get(f"/api/jobs/{job_id}", headers=headers)
+    assert response.status_code == 200
+    return dict(response.json())
+
+
+def _until(client: TestClient, headers: dict[str, str], job_id: int, *statuses: str) -> dict[str, Any]:
+    return wait_for(
+        lambda: _job(client, headers, job_id), lambda job: job["status"] in statuses, what=str(statuses)
+    )
+
+
+def _start(db: Database, kind: str, **params: Any) -> int:
+    with db.write() as session:
+        return create_job(session, kind=kind, params=params).id
+
+
+def test_a_system_check_runs_and_reports_progress(client: TestClient, admin: dict[str, str]) -> None:
+    started = client.post("/api/jobs/system-check", json={"steps": 5, "step_seconds": 0.01}, headers=admin)
+    assert started.status_code == 201
+    assert started.json()["status"] == "queued"
+    job = _until(client, admin, started.json()["id"], "succeeded")
+    assert (job["progress_done"], job["progress_total"]) == (5, 5)
+    assert job["result"]["steps"] == 5
+    assert job["worker"].endswith(":threads")
+    assert job["attempts"] == 1
+    assert job["started_at"] and job["finished_at"] and job["heartbeat_at"]
+
+
+def test_a_failing_job_records_the_error_and_can_be_retried(
+    client: TestClient, admin: dict[str, str], runtime: Runtime
+) -> None:
+    job_id = _start(runtime.database, "test.fail")
+    failed = _until(client, admin, job_id, "failed")
+    assert "boom" in failed["message"]
+    assert "ValueError: boom" in failed["error"]  # the traceback
+    assert client.post(f"/api/jobs/{job_id}/retry", headers=admin).json()["status"] in (
+        "queued",
+        "running",
+        "failed",
+    )
+    again = _until(client, admin, job_id, "failed")
+    assert again["attempts"] == 2
+    refused = client.post(f"/api/jobs/{job_id}/cancel", headers=admin)
+    assert refused.status_code == 409
+
+
+def test_a_running_job_can_be_cancelled(client: TestClient, admin: dict[str, str], runtime: Runtime) -> None:
+    job_id = _start(runtime.database, "test.wait", steps=400, step_seconds=0.02)
+    _until(client, admin, job_id, "running")
+    response = client.post(f"/api/jobs/{job_id}/cancel", headers=admin)
+    assert response.status_code == 200
+    assert response.json()["cancel_requested"] is True
+    cancelled = _until(client, admin, job_id, "cancelled")
+    assert cancelled["progress_done"] < 400
+    retried = client.post(f"/api/jobs/{job_id}/retry", headers=admin)
+    assert retried.status_code == 200
+    assert retried.json()["cancel_requested"] is False
+
+
+def test_a_queued_job_is_cancelled_at_once_and_never_runs(db: Database, settings: Settings) -> None:
+    runner = ThreadPoolRunner(db, threads=1, heartbeat_seconds=0.2)
+    attach_runner(db, runner)
+    try:
+        blocker = _start(db, "test.wait", steps=20, step_seconds=0.02)  # holds the only thread
+        waiting = _start(db, "test.noop")
+        with db.write() as session:
+            job = session.get(Job, waiting)
+            assert job is not None
+            assert cancel_job(session, job).status == JobStatus.cancelled
+    finally:
+        runner.close()  # waits for both submissions to be handled
+        attach_runner(db, None)
+    with db.read() as session:
+        assert session.get(Job, blocker).status == JobStatus.succeeded  # type: ignore[union-attr]
+        never = session.get(Job, waiting)
+        assert never is not None
+        assert (never.status, never.started_at, never.attempts) == (JobStatus.cancelled, None, 0)
+
+
+def test_a_job_whose_heartbeat_stopped_is_failed_and_can_be_retried(
+    client: TestClient, admin: dict[str, str], runtime: Runtime, settings: Settings
+) -> None:
+    """As if the process running it had died: running, with a heartbeat long past."""
+    long_ago = clock.now() - timedelta(hours=1)
+    with runtime.database.write() as session:
+        job = Job(
+            kind="test.noop", status=JobStatus.running, params={}, started_at=long_ago, heartbeat_at=long_ago
+        )
+        session.add(job)
+    outcome = run_scheduler_once(runtime.database, settings)
+    assert outcome["failed"] == [job.id]
+    failed = _job(client, admin, job.id)
+    assert failed["status"] == "failed"
+    assert "stopped" in failed["message"]
+    client.post(f"/api/jobs/{job.id}/retry", headers=admin)
+    assert _until(client, admin, job.id, "succeeded")["attempts"] == 1
+
+
+def test_a_live_job_keeps_its_heartbeat_and_is_not_failed(
+    client: TestClient, admin: dict[str, str], runtime: Runtime, settings: Settings
+) -> None:
+    job_id = _start(runtime.database, "test.wait", steps=1, step_seconds=3.0)  # no progress for 3 s
+    first = _until(client, admin, job_id, "running")["heartbeat_at"]
+    later = wait_for(
+        lambda: _job(client, admin, job_id)["heartbeat_at"], lambda beat: beat != first, what="a beat"
+    )
+    assert later > first
+    assert run_scheduler_once(runtime.database, settings)["failed"] == []
+
+
+def test_waiting_jobs_lost_by_their_runner_are_handed_over_again(
+    client: TestClient, admin: dict[str, str], runtime: Runtime, settings: Settings
+) -> None:
+    with runtime.database.write() as session:  # queued long ago, never handed to any runner
+        job = Job(
+            kind="test.noop", status=JobStatus.queued, params={}, created_at=clock.now() - timedelta(hours=1)
+        )
+        session.add(job)
+    assert run_scheduler_once(runtime.database, settings)["resubmitted"] == [job.id]
+    assert _until(client, admin, job.id, "succeeded")["attempts"] == 1
+
+
+class SpyRunner:
+    """Wraps the real runner and notes, at each submit, whether the job's row is visible to others."""
+
+    name = "spy"
+
+    def __init__(self, database: Database, inner: ThreadPoolRunner) -> None:
+        self.database, self.inner, self.seen = database, inner, []  # type: ignore[var-annotated]
+
+    def submit(self, job_id: int) -> None:
+        with self.database.read() as session:
+            self.seen.append((job_id, session.scalar(select(Job.id).where(Job.id == job_id)) is not None))
+        self.inner.submit(job_id)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@pytest.fixture
+def spy(db: Database) -> Iterator[SpyRunner]:
+    runner = SpyRunner(db, ThreadPoolRunner(db, threads=1, heartbeat_seconds=0.2))
+    attach_runner(db, runner)
+    yield runner
+    runner.close()
+    attach_runner(db, None)
+
+
+def test_jobs_reach_the_runner_only_after_their_commit(db: Database, spy: SpyRunner) -> None:
+    with pytest.raises(RuntimeError), db.write() as session:
+        create_job(session, kind="test.noop")
+        raise RuntimeError("roll back")
+    assert spy.seen == []
+    with db.write() as session:
+        job_id = create_job(session, kind="test.noop").id
+        assert spy.seen == []  # not inside the transaction
+    assert spy.seen == [(job_id, True)]
+
+
+def test_an_unknown_job_kind_is_refused(db: Database, spy: SpyRunner) -> None:
+    with pytest.raises(Invalid, match="unknown job kind"), db.write() as session:
+        create_job(session, kind="no.such.kind")

@@ -95,6 +95,11 @@ def update_user(
 ) -> User:
     if display_name is not None:
         user.display_name = display_name.strip() or user.username
+    losing_admin = user.is_admin and (
+        (workspace_role is not None and workspace_role != WorkspaceRole.admin) or is_active is False
+    )
+    if losing_admin and not _another_active_admin(session, user):
+        raise Conflict("the workspace keeps at least one active admin; make someone else admin first")
     if workspace_role is not None:
         user.workspace_role = workspace_role
     if is_active is not None:
@@ -107,6 +112,13 @@ def update_user(
         _end_all_sessions(session, user)
     session.flush()
     return user
+
+
+def _another_active_admin(session: Session, user: User) -> bool:
+    other = select(User.id).where(
+        User.workspace_role == WorkspaceRole.admin, User.is_active.is_(True), User.id != user.id
+    )
+    return session.scalar(other.limit(1)) is not None
 
 
 def authenticate_password(session: Session, *, username: str, password: str) -> User:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from tessera.accounts.policies import Actor
@@ -19,9 +19,15 @@ from tessera.accounts.service import (
     token_use_is_stale,
 )
 from tessera.core.errors import Forbidden, Invalid, Unauthenticated
-from tessera.core.ids import decode_cursor
+from tessera.core.ids import MAX_ID, decode_cursor
 from tessera.core.settings import Settings
 from tessera.db.session import Database
+
+# Every id in a path: an integer the database can hold (a larger one is a 422 naming it, not a 500).
+ProjectId = Annotated[int, Path(ge=1, le=MAX_ID, description="Project id")]
+UserId = Annotated[int, Path(ge=1, le=MAX_ID, description="User id")]
+TokenId = Annotated[int, Path(ge=1, le=MAX_ID, description="API token id")]
+JobId = Annotated[int, Path(ge=1, le=MAX_ID, description="Job id")]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "X-CSRF-Token"

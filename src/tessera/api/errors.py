@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,6 +11,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tessera.core.errors import Conflict, Forbidden, Invalid, NotFound, TesseraError, Unauthenticated
+
+log = logging.getLogger(__name__)
 
 STATUS_BY_ERROR: dict[type[TesseraError], int] = {
     NotFound: 404,
@@ -39,8 +42,8 @@ async def _domain_error(_request: Request, error: Exception) -> JSONResponse:
     )
 
 
-def _field_path(location: tuple[Any, ...]) -> str:
-    parts = [str(part) for part in location]
+def _field_path(item: dict[str, Any]) -> str:
+    parts = [str(part) for part in item.get("loc", ())]
     if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
         parts = parts[1:] if len(parts) > 1 else parts
     return ".".join(parts)
@@ -49,7 +52,10 @@ def _field_path(location: tuple[Any, ...]) -> str:
 async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     problems = [
-        {"field": _field_path(tuple(item.get("loc", ()))), "message": str(item.get("msg", "invalid"))}
+        {
+            "field": "body" if item.get("type") == "json_invalid" else _field_path(item),
+            "message": str(item.get("msg", "invalid")),
+        }
         for item in error.errors()
     ]
     message = "; ".join(f"{problem['field']}: {problem['message']}" for problem in problems)
@@ -65,7 +71,15 @@ async def _http_error(_request: Request, error: Exception) -> JSONResponse:
     )
 
 
+async def _unexpected_error(_request: Request, error: Exception) -> JSONResponse:
+    log.error("unhandled error", exc_info=error)
+    return JSONResponse(
+        error_body("internal", "an unexpected error happened; the server log has details"), status_code=500
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(Exception, _unexpected_error)
     app.add_exception_handler(TesseraError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -17,6 +17,9 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+MAX_ID = 2**63 - 1  # the largest 64-bit signed integer: every id column's limit
+
+
 def encode_cursor(position: int) -> str:
     return base64.urlsafe_b64encode(f"v1:{position}".encode()).decode().rstrip("=")
 
@@ -28,6 +31,6 @@ def decode_cursor(cursor: str) -> int | None:
     except (ValueError, UnicodeDecodeError):
         return None
     version, _, position = text.partition(":")
-    if version != "v1" or not position.isdigit():
+    if version != "v1" or not position.isdigit() or int(position) > MAX_ID:
         return None
     return int(position)

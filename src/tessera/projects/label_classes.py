@@ -21,6 +21,10 @@ class LabelClassSpec:
     id: int | None = None
 
 
+def has_control_characters(text: str) -> bool:
+    return any(unicodedata.category(character) == "Cc" for character in text)
+
+
 def fold_name(name: str) -> str:
     """The form two names are compared in: NFKC, whitespace collapsed, case folded."""
     return " ".join(unicodedata.normalize("NFKC", name).split()).casefold()
@@ -37,6 +41,8 @@ def clean_label_names(specs: Sequence[LabelClassSpec], field: str = "label_class
         name = " ".join(spec.name.split())
         if not name:
             raise Invalid("label class names must not be empty", field=f"{field}.{index}")
+        if has_control_characters(name):
+            raise Invalid("must not contain control characters", field=f"{field}.{index}")
         if len(name) > MAX_LABEL_NAME_CHARS:
             raise Invalid(f"must be at most {MAX_LABEL_NAME_CHARS} characters", field=f"{field}.{index}")
         key = fold_name(name)

@@ -13,7 +13,12 @@ from tessera.accounts.models import Membership, ProjectRole, User
 from tessera.core import clock
 from tessera.core.errors import Conflict, Invalid, NotFound
 from tessera.projects.instructions import check_instructions
-from tessera.projects.label_classes import LabelClassSpec, apply_label_classes, fold_name
+from tessera.projects.label_classes import (
+    LabelClassSpec,
+    apply_label_classes,
+    fold_name,
+    has_control_characters,
+)
 from tessera.projects.models import Project, ProjectStatus, TaskType
 
 MAX_PROJECT_NAME_CHARS = 200
@@ -23,6 +28,8 @@ def _clean_project_name(name: str) -> str:
     cleaned = " ".join(name.split())
     if not cleaned:
         raise Invalid("must not be empty", field="name")
+    if has_control_characters(cleaned):
+        raise Invalid("must not contain control characters", field="name")
     if len(cleaned) > MAX_PROJECT_NAME_CHARS:
         raise Invalid(f"must be at most {MAX_PROJECT_NAME_CHARS} characters", field="name")
     return cleaned

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from tessera.accounts.policies import authorize
 from tessera.accounts.policies.jobs import JobPolicy
-from tessera.api.deps import ActorDep, PageDep, SessionDep
+from tessera.api.deps import ActorDep, JobId, PageDep, ProjectId, SessionDep
 from tessera.api.schemas.common import ERROR_RESPONSES, Page, page_of
 from tessera.api.schemas.jobs import JobOut, SystemCheckCreate
 from tessera.jobs.service import cancel_job, create_job, get_job, list_jobs
@@ -28,7 +28,9 @@ def list_workspace_jobs(actor: ActorDep, session: SessionDep, page: PageDep) -> 
 
 
 @router.get("/projects/{project_id}/jobs", response_model=Page[JobOut])
-def list_project_jobs(project_id: int, actor: ActorDep, session: SessionDep, page: PageDep) -> Page[JobOut]:
+def list_project_jobs(
+    project_id: ProjectId, actor: ActorDep, session: SessionDep, page: PageDep
+) -> Page[JobOut]:
     """A project's jobs, newest first."""
     project = get_project(session, project_id)
     authorize(actor, JobPolicy.read(project.id))
@@ -37,14 +39,14 @@ def list_project_jobs(project_id: int, actor: ActorDep, session: SessionDep, pag
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut)
-def read_job(job_id: int, actor: ActorDep, session: SessionDep) -> JobOut:
+def read_job(job_id: JobId, actor: ActorDep, session: SessionDep) -> JobOut:
     job = get_job(session, job_id)
     authorize(actor, JobPolicy.read(job.project_id))
     return JobOut.model_validate(job)
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=JobOut)
-def cancel_job_route(job_id: int, actor: ActorDep, session: SessionDep) -> JobOut:
+def cancel_job_route(job_id: JobId, actor: ActorDep, session: SessionDep) -> JobOut:
     """Cancel a queued job at once, or ask a running one to stop at its next progress report."""
     job = get_job(session, job_id)
     authorize(actor, JobPolicy.control(job.project_id))
@@ -52,7 +54,7 @@ def cancel_job_route(job_id: int, actor: ActorDep, session: SessionDep) -> JobOu
 
 
 @router.post("/jobs/{job_id}/retry", response_model=JobOut)
-def retry_job(job_id: int, actor: ActorDep, session: SessionDep) -> JobOut:
+def retry_job(job_id: JobId, actor: ActorDep, session: SessionDep) -> JobOut:
     """Queue a failed or cancelled job again."""
     job = get_job(session, job_id)
     authorize(actor, JobPolicy.control(job.project_id))

@@ -8,7 +8,7 @@ from tessera.accounts.memberships import list_members, remove_member, role_in_pr
 from tessera.accounts.policies import authorize
 from tessera.accounts.policies.members import MemberPolicy
 from tessera.accounts.service import get_user
-from tessera.api.deps import ActorDep, SessionDep
+from tessera.api.deps import ActorDep, ProjectId, SessionDep, UserId
 from tessera.api.schemas.accounts import MemberOut, MemberSet, UserOut
 from tessera.api.schemas.common import ERROR_RESPONSES
 from tessera.projects.service import get_project
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/api/projects/{project_id}/members", tags=["members"]
 
 
 @router.get("", response_model=list[MemberOut])
-def list_members_route(project_id: int, actor: ActorDep, session: SessionDep) -> list[MemberOut]:
+def list_members_route(project_id: ProjectId, actor: ActorDep, session: SessionDep) -> list[MemberOut]:
     project = get_project(session, project_id)
     authorize(actor, MemberPolicy.list(project.id))
     return [
@@ -28,7 +28,7 @@ def list_members_route(project_id: int, actor: ActorDep, session: SessionDep) ->
 
 @router.put("/{user_id}", response_model=MemberOut)
 def set_member_route(
-    project_id: int, user_id: int, body: MemberSet, actor: ActorDep, session: SessionDep
+    project_id: ProjectId, user_id: UserId, body: MemberSet, actor: ActorDep, session: SessionDep
 ) -> MemberOut:
     """Add a user to the project with a role, or change their role."""
     project = get_project(session, project_id)
@@ -40,7 +40,7 @@ def set_member_route(
 
 
 @router.delete("/{user_id}", status_code=204)
-def remove_member_route(project_id: int, user_id: int, actor: ActorDep, session: SessionDep) -> None:
+def remove_member_route(project_id: ProjectId, user_id: UserId, actor: ActorDep, session: SessionDep) -> None:
     project = get_project(session, project_id)
     current = role_in_project(session, user_id=user_id, project_id=project.id)
     authorize(actor, MemberPolicy.change(project.id, granted=None, current=current))

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from tessera.accounts.policies import authorize
 from tessera.accounts.policies.projects import ProjectPolicy
-from tessera.api.deps import ActorDep, PageDep, SessionDep
+from tessera.api.deps import ActorDep, PageDep, ProjectId, SessionDep
 from tessera.api.schemas.common import ERROR_RESPONSES, Page, page_of
 from tessera.api.schemas.projects import (
     InstructionsOut,
@@ -67,7 +67,7 @@ def create_project_route(body: ProjectCreate, actor: ActorDep, session: SessionD
 
 
 @router.get("/projects/{project_id}", response_model=ProjectOut)
-def read_project(project_id: int, actor: ActorDep, session: SessionDep) -> ProjectOut:
+def read_project(project_id: ProjectId, actor: ActorDep, session: SessionDep) -> ProjectOut:
     project = get_project(session, project_id)
     authorize(actor, ProjectPolicy.read(project.id))
     return ProjectOut.model_validate(project)
@@ -75,7 +75,7 @@ def read_project(project_id: int, actor: ActorDep, session: SessionDep) -> Proje
 
 @router.patch("/projects/{project_id}", response_model=ProjectOut)
 def update_project_route(
-    project_id: int, body: ProjectUpdate, actor: ActorDep, session: SessionDep
+    project_id: ProjectId, body: ProjectUpdate, actor: ActorDep, session: SessionDep
 ) -> ProjectOut:
     project = get_project(session, project_id)
     authorize(actor, ProjectPolicy.update(project.id))
@@ -92,7 +92,7 @@ def update_project_route(
 
 
 @router.delete("/projects/{project_id}", status_code=204)
-def delete_project_route(project_id: int, actor: ActorDep, session: SessionDep) -> None:
+def delete_project_route(project_id: ProjectId, actor: ActorDep, session: SessionDep) -> None:
     """Delete the project. Its name stays reserved: no new project may take it."""
     project = get_project(session, project_id)
     authorize(actor, ProjectPolicy.delete(project.id))
@@ -101,7 +101,7 @@ def delete_project_route(project_id: int, actor: ActorDep, session: SessionDep) 
 
 @router.put("/projects/{project_id}/label-classes", response_model=ProjectOut)
 def set_label_classes_route(
-    project_id: int, body: LabelClassesSet, actor: ActorDep, session: SessionDep
+    project_id: ProjectId, body: LabelClassesSet, actor: ActorDep, session: SessionDep
 ) -> ProjectOut:
     """Replace the label classes, in order: entries with an id keep (and may rename) that class."""
     project = get_project(session, project_id)
@@ -111,21 +111,21 @@ def set_label_classes_route(
 
 
 @router.post("/projects/{project_id}/pause", response_model=ProjectOut)
-def pause_project(project_id: int, actor: ActorDep, session: SessionDep) -> ProjectOut:
+def pause_project(project_id: ProjectId, actor: ActorDep, session: SessionDep) -> ProjectOut:
     project = get_project(session, project_id)
     authorize(actor, ProjectPolicy.change_status(project.id))
     return ProjectOut.model_validate(set_project_status(session, project, ProjectStatus.paused))
 
 
 @router.post("/projects/{project_id}/resume", response_model=ProjectOut)
-def resume_project(project_id: int, actor: ActorDep, session: SessionDep) -> ProjectOut:
+def resume_project(project_id: ProjectId, actor: ActorDep, session: SessionDep) -> ProjectOut:
     project = get_project(session, project_id)
     authorize(actor, ProjectPolicy.change_status(project.id))
     return ProjectOut.model_validate(set_project_status(session, project, ProjectStatus.running))
 
 
 @router.get("/projects/{project_id}/instructions", response_model=InstructionsOut)
-def read_instructions(project_id: int, actor: ActorDep, session: SessionDep) -> InstructionsOut:
+def read_instructions(project_id: ProjectId, actor: ActorDep, session: SessionDep) -> InstructionsOut:
     project = get_project(session, project_id)
     authorize(actor, ProjectPolicy.read_instructions(project.id))
     markdown = project.instructions_markdown

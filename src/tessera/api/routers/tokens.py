@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from tessera.accounts.policies import authorize
 from tessera.accounts.policies.tokens import TokenPolicy
 from tessera.accounts.service import create_api_token, list_api_tokens, revoke_api_token
-from tessera.api.deps import ActorDep, SessionDep
+from tessera.api.deps import ActorDep, SessionDep, TokenId
 from tessera.api.schemas.accounts import TokenCreate, TokenCreated, TokenOut
 from tessera.api.schemas.common import ERROR_RESPONSES
 
@@ -29,6 +29,6 @@ def create_token(body: TokenCreate, actor: ActorDep, session: SessionDep) -> Tok
 
 
 @router.delete("/{token_id}", response_model=TokenOut)
-def revoke_token(token_id: int, actor: ActorDep, session: SessionDep) -> TokenOut:
+def revoke_token(token_id: TokenId, actor: ActorDep, session: SessionDep) -> TokenOut:
     authorize(actor, TokenPolicy.manage_own())
     return TokenOut.model_validate(revoke_api_token(session, user=actor.user, token_id=token_id))

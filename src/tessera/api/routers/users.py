@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from tessera.accounts.policies import authorize
 from tessera.accounts.policies.users import UserPolicy
 from tessera.accounts.service import create_user, get_user, list_users, update_user
-from tessera.api.deps import ActorDep, PageDep, SessionDep
+from tessera.api.deps import ActorDep, PageDep, SessionDep, UserId
 from tessera.api.schemas.accounts import UserCreate, UserOut, UserUpdate
 from tessera.api.schemas.common import ERROR_RESPONSES, Page, page_of
 
@@ -36,7 +36,7 @@ def create_user_route(body: UserCreate, actor: ActorDep, session: SessionDep) ->
 
 
 @router.patch("/{user_id}", response_model=UserOut)
-def update_user_route(user_id: int, body: UserUpdate, actor: ActorDep, session: SessionDep) -> UserOut:
+def update_user_route(user_id: UserId, body: UserUpdate, actor: ActorDep, session: SessionDep) -> UserOut:
     user = get_user(session, user_id)
     authorize(actor, UserPolicy.update())
     user = update_user(

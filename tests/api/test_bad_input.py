@@ -29,6 +29,7 @@ def admin(db: Database) -> dict[str, str]:
         ("/api/jobs/-3", "job_id"),
         ("/api/projects?limit=0", "limit"),
         (f"/api/projects?cursor={encode_cursor(2**64)}", "cursor"),
+        ("/api/projects/2147483648", "project_id"),
         ("/api/projects?cursor=%00%01", "cursor"),
     ],
 )

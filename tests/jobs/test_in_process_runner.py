@@ -92,7 +92,14 @@ def test_a_running_job_can_be_cancelled(client: TestClient, admin: dict[str, str
     assert retried.json()["cancel_requested"] is False
 
 
-def test_a_queued_job_is_cancelled_at_once_and_never_runs(db: Database, settings: Settings) -> None:
+def _status(db: Database, job_id: int) -> Job:
+    with db.read() as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        return job
+
+
+def test_a_queued_job_is_cancelled_at_once_and_never_runs(db: Database) -> None:
     runner = ThreadPoolRunner(db, threads=1, heartbeat_seconds=0.2)
     attach_runner(db, runner)
     try:
@@ -102,14 +109,37 @@ def test_a_queued_job_is_cancelled_at_once_and_never_runs(db: Database, settings
             job = session.get(Job, waiting)
             assert job is not None
             assert cancel_job(session, job).status == JobStatus.cancelled
+        wait_for(
+            lambda: _status(db, blocker).status, lambda status: status == JobStatus.succeeded, what="blocker"
+        )
     finally:
-        runner.close()  # waits for both submissions to be handled
+        runner.close()
         attach_runner(db, None)
-    with db.read() as session:
-        assert session.get(Job, blocker).status == JobStatus.succeeded  # type: ignore[union-attr]
-        never = session.get(Job, waiting)
-        assert never is not None
-        assert (never.status, never.started_at, never.attempts) == (JobStatus.cancelled, None, 0)
+    never = _status(db, waiting)
+    assert (never.status, never.started_at, never.attempts) == (JobStatus.cancelled, None, 0)
+
+
+def test_a_shutdown_interrupts_running_jobs_and_queues_them_again(db: Database) -> None:
+    """`tessera serve` stopping must not wait for a long job: the job goes back to the queue instead."""
+    first = ThreadPoolRunner(db, threads=1, heartbeat_seconds=0.2)
+    attach_runner(db, first)
+    job_id = _start(db, "test.wait", steps=200, step_seconds=0.02)
+    wait_for(lambda: _status(db, job_id).progress_done, lambda done: done >= 2, what="progress")
+    first.close()
+    interrupted = _status(db, job_id)
+    assert interrupted.status == JobStatus.queued
+    assert "interrupted" in interrupted.message
+    second = ThreadPoolRunner(db, threads=1, heartbeat_seconds=0.2)
+    attach_runner(db, second)
+    try:
+        second.submit(job_id)
+        finished = wait_for(
+            lambda: _status(db, job_id), lambda job: job.status.finished, timeout=30, what="rerun"
+        )
+    finally:
+        second.close()
+        attach_runner(db, None)
+    assert (finished.status, finished.attempts, finished.progress_done) == (JobStatus.succeeded, 2, 200)
 
 
 def test_a_job_whose_heartbeat_stopped_is_failed_and_can_be_retried(

@@ -17,7 +17,7 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-MAX_ID = 2**63 - 1  # the largest 64-bit signed integer: every id column's limit
+MAX_ID = 2**31 - 1  # id columns are INTEGER: 32 bits on PostgreSQL (tables that need more use BIGINT)
 
 
 def encode_cursor(position: int) -> str:

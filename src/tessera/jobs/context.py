@@ -20,6 +20,10 @@ class JobCancelled(Exception):
     """Raised inside a job function when a cancel was asked for; the job ends as cancelled."""
 
 
+class JobInterrupted(Exception):
+    """Raised inside a job function when the process running it is stopping; the job is queued again."""
+
+
 @dataclass
 class JobContext:
     job_id: int
@@ -29,11 +33,15 @@ class JobContext:
     database: Database
     worker: str
     cancel_event: threading.Event = field(default_factory=threading.Event)
+    stopping: threading.Event = field(default_factory=threading.Event)
     _last_write: float = 0.0
 
     def check_cancelled(self) -> None:
+        """Stop here if a cancel was asked for, or if this process is shutting down."""
         if self.cancel_event.is_set():
             raise JobCancelled(f"job {self.job_id} was cancelled")
+        if self.stopping.is_set():
+            raise JobInterrupted(f"job {self.job_id} was interrupted: its process is stopping")
 
     def progress(self, done: int, total: int | None = None, message: str | None = None) -> None:
         """Record progress (at most twice a second, and always at the end) and stop here if cancelled."""

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 
 from tessera.core import clock
 from tessera.db.session import Database
-from tessera.jobs.context import JobCancelled, JobContext
+from tessera.jobs.context import JobCancelled, JobContext, JobInterrupted
 from tessera.jobs.models import Job, JobStatus
 from tessera.jobs.registry import get_job_function
 
@@ -23,10 +23,17 @@ MAX_ERROR_CHARS = 20_000
 
 
 def execute_job(
-    database: Database, job_id: int, *, worker: str, heartbeat_seconds: float
+    database: Database,
+    job_id: int,
+    *,
+    worker: str,
+    heartbeat_seconds: float,
+    stopping: threading.Event | None = None,
 ) -> JobStatus | None:
-    """Run the job if it is still queued. Returns its final status, or None when another runner had it."""
-    context = _claim(database, job_id, worker)
+    """Run the job if it is still queued. Returns its final status, or None when another runner had it.
+    When `stopping` is set (the process shuts down) the job stops at its next progress report and goes
+    back to the queue for any runner to take."""
+    context = _claim(database, job_id, worker, stopping or threading.Event())
     if context is None:
         return None
     stop_heartbeat = threading.Event()
@@ -41,6 +48,8 @@ def execute_job(
         result = get_job_function(context.kind)(context)
     except JobCancelled:
         return _end(database, job_id, JobStatus.cancelled, message="cancelled")
+    except JobInterrupted:
+        return _requeue(database, job_id)
     except Exception as error:
         log.exception("job %s (%s) failed", job_id, context.kind)
         detail = "".join(traceback.format_exception(error))[-MAX_ERROR_CHARS:]
@@ -51,7 +60,7 @@ def execute_job(
     return _end(database, job_id, JobStatus.succeeded, message="done", result=result)
 
 
-def _claim(database: Database, job_id: int, worker: str) -> JobContext | None:
+def _claim(database: Database, job_id: int, worker: str, stopping: threading.Event) -> JobContext | None:
     with database.write() as session:
         moment = clock.now()
         claimed = session.execute(
@@ -76,6 +85,7 @@ def _claim(database: Database, job_id: int, worker: str) -> JobContext | None:
             project_id=job.project_id,
             database=database,
             worker=worker,
+            stopping=stopping,
         )
 
 
@@ -93,6 +103,18 @@ def _heartbeat(database: Database, context: JobContext, stop: threading.Event, e
                     context.cancel_event.set()
         except Exception:  # a missed beat is retried at the next one
             log.warning("heartbeat of job %s failed", context.job_id, exc_info=True)
+
+
+def _requeue(database: Database, job_id: int) -> JobStatus:
+    with database.write() as session:
+        session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.running)
+            .values(
+                status=JobStatus.queued, message="interrupted by a shutdown; queued again", heartbeat_at=None
+            )
+        )
+    return JobStatus.queued
 
 
 def _end(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
-from concurrent.futures import Future, ThreadPoolExecutor
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from tessera.db.session import Database
 from tessera.jobs.execution import execute_job
@@ -19,17 +20,22 @@ class ThreadPoolRunner:
         self._heartbeat_seconds = heartbeat_seconds
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tessera-job")
         self._worker = f"{socket.gethostname()}:{os.getpid()}:threads"
+        self._stopping = threading.Event()
 
     def submit(self, job_id: int) -> None:
         self._executor.submit(self.run, job_id)
 
     def run(self, job_id: int) -> JobStatus | None:
         return execute_job(
-            self._database, job_id, worker=self._worker, heartbeat_seconds=self._heartbeat_seconds
+            self._database,
+            job_id,
+            worker=self._worker,
+            heartbeat_seconds=self._heartbeat_seconds,
+            stopping=self._stopping,
         )
 
-    def submit_and_track(self, job_id: int) -> Future[JobStatus | None]:
-        return self._executor.submit(self.run, job_id)
-
     def close(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=False)
+        """Interrupt running jobs at their next progress report (they are queued again) and drop the
+        submissions not yet started (their rows stay queued; the scheduler hands them over again)."""
+        self._stopping.set()
+        self._executor.shutdown(wait=True, cancel_futures=True)

@@ -85,3 +85,18 @@ def test_concurrent_writers_wait_their_turn_instead_of_failing(db: Database) -> 
     assert errors == []
     with db.read() as session:
         assert len(session.execute(text("SELECT id FROM users")).all()) == 80
+
+
+def test_a_failing_after_commit_callback_neither_undoes_nor_hides_the_commit(db: Database) -> None:
+    ran: list[str] = []
+
+    def broken() -> None:
+        raise ConnectionError("the queue is down")
+
+    with db.write() as session:
+        make_user(session, "kept")
+        on_commit(session, broken)
+        on_commit(session, lambda: ran.append("second"))
+    assert ran == ["second"]
+    with db.read() as session:
+        assert len(session.execute(text("SELECT id FROM users")).all()) == 1

@@ -3,22 +3,24 @@ and enqueue-after-commit."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tessera.accounts.models import WorkspaceRole
 from tessera.core import clock
 from tessera.core.errors import Invalid
 from tessera.core.settings import Settings
 from tessera.db.session import Database
+from tessera.jobs.execution import execute_job
 from tessera.jobs.models import Job, JobStatus
 from tessera.jobs.runner import attach_runner
-from tessera.jobs.service import cancel_job, create_job
+from tessera.jobs.service import cancel_job, create_job, retry_job
 from tessera.worker.runtime import Runtime
 from tessera.worker.scheduler import run_scheduler_once
 from tessera.worker.thread_pool import ThreadPoolRunner
@@ -183,6 +185,39 @@ def test_waiting_jobs_lost_by_their_runner_are_handed_over_again(
         session.add(job)
     assert run_scheduler_once(runtime.database, settings)["resubmitted"] == [job.id]
     assert _until(client, admin, job.id, "succeeded")["attempts"] == 1
+
+
+def test_a_run_that_lost_its_job_stops_and_overwrites_nothing(db: Database) -> None:
+    """Run 1's heartbeats were missed long enough for the reaper to fail the job, and a retry started
+    run 2. Run 1 must stop at once and write nothing over run 2's row."""
+    with db.write() as session:
+        job = Job(kind="test.wait", status=JobStatus.queued, params={"steps": 60, "step_seconds": 0.02})
+        session.add(job)
+    first_outcome: list[JobStatus | None] = []
+    first = threading.Thread(
+        target=lambda: first_outcome.append(execute_job(db, job.id, worker="run-1", heartbeat_seconds=0.1))
+    )
+    first.start()
+    wait_for(lambda: _status(db, job.id).progress_done, lambda done: done >= 2, what="run 1 progress")
+    with db.write() as session:  # what fail_stale_jobs does once the beats stop
+        session.execute(update(Job).where(Job.id == job.id).values(status=JobStatus.failed, message="stale"))
+    second = ThreadPoolRunner(db, threads=1, heartbeat_seconds=0.1)
+    attach_runner(db, second)
+    try:
+        with db.write() as session:
+            retry_job(session, session.get(Job, job.id))  # type: ignore[arg-type]
+        first.join(timeout=10)
+        assert not first.is_alive()
+        final = wait_for(
+            lambda: _status(db, job.id), lambda row: row.status.finished, timeout=30, what="run 2"
+        )
+    finally:
+        second.close()
+        attach_runner(db, None)
+    assert final.status == JobStatus.succeeded
+    assert final.attempts == 2
+    assert final.result == {"steps": 60, "worker": final.worker, "attempt": 2}
+    assert final.progress_done == 60
 
 
 class SpyRunner:

@@ -26,4 +26,4 @@ def wait(context: JobContext) -> dict[str, Any]:
     for step in range(1, steps + 1):
         time.sleep(float(context.params.get("step_seconds", 0.05)))
         context.progress(step, steps)
-    return {"steps": steps, "worker": context.worker}
+    return {"steps": steps, "worker": context.worker, "attempt": context.attempt}

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import BackgroundTasks, Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from tessera.accounts.policies import Actor
@@ -56,7 +56,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def get_actor(request: Request, session: SessionDep) -> Actor:
+def get_actor(request: Request, session: SessionDep, background: BackgroundTasks) -> Actor:
     """The signed-in user: an API token (`Authorization: Bearer …`) or the browser session cookie, which
     must come with the CSRF token on unsafe methods."""
     authorization = request.headers.get("authorization")
@@ -66,9 +66,8 @@ def get_actor(request: Request, session: SessionDep) -> Actor:
             raise Unauthenticated("the Authorization header must be 'Bearer <API token>'")
         token = find_api_token(session, secret.strip())
         if token_use_is_stale(token):
-            if request.method in SAFE_METHODS:  # a read session: record it in a short write of its own
-                with get_database(request).write() as writer:
-                    record_api_token_use(writer, token.id)
+            if request.method in SAFE_METHODS:  # after the response, once this read connection is back
+                background.add_task(_record_token_use, get_database(request), token.id)
             else:  # already the writer: a second writer would wait on this one (SQLite)
                 record_api_token_use(session, token.id)
         return _active(Actor(user=get_user(session, token.user_id), session=session))
@@ -84,6 +83,11 @@ def get_actor(request: Request, session: SessionDep) -> Actor:
         request.state.browser_session = browser_session
         return _active(actor)
     raise Unauthenticated("sign in, or send an API token as 'Authorization: Bearer <token>'")
+
+
+def _record_token_use(database: Database, token_id: int) -> None:
+    with database.write() as session:
+        record_api_token_use(session, token_id)
 
 
 def _active(actor: Actor) -> Actor:

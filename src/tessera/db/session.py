@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tessera.db.engine import WRITE_OPTION, create_db_engine
 
 _AFTER_COMMIT_KEY = "tessera_after_commit"
+log = logging.getLogger(__name__)
 
 
 class Database:
@@ -57,9 +59,14 @@ def on_commit(session: Session, callback: Callable[[], None]) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
+    """The data is stored: a failing callback is logged, never turned into an error of the commit, and
+    the others still run (jobs not handed over are found again by the scheduler)."""
     callbacks = session.info.pop(_AFTER_COMMIT_KEY, [])
     for callback in callbacks:
-        callback()
+        try:
+            callback()
+        except Exception:
+            log.exception("an after-commit callback failed; the transaction itself is committed")
 
 
 @event.listens_for(Session, "after_soft_rollback")

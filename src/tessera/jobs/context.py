@@ -7,11 +7,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, and_, update
 
 from tessera.core import clock
 from tessera.db.session import Database
-from tessera.jobs.models import Job
+from tessera.jobs.models import Job, JobStatus
 
 PROGRESS_WRITE_INTERVAL_S = 0.5
 
@@ -27,6 +27,7 @@ class JobInterrupted(Exception):
 @dataclass
 class JobContext:
     job_id: int
+    attempt: int  # the `attempts` value of this run's claim: every write of the run is guarded by it
     kind: str
     params: dict[str, Any]
     project_id: int | None
@@ -35,6 +36,11 @@ class JobContext:
     cancel_event: threading.Event = field(default_factory=threading.Event)
     stopping: threading.Event = field(default_factory=threading.Event)
     _last_write: float = 0.0
+
+    def owns_row(self) -> ColumnElement[bool]:
+        """The WHERE clause of every write this run makes: the job is still running, as this attempt.
+        A run whose job was failed as stale and claimed again by another runner writes nothing."""
+        return and_(Job.id == self.job_id, Job.status == JobStatus.running, Job.attempts == self.attempt)
 
     def check_cancelled(self) -> None:
         """Stop here if a cancel was asked for, or if this process is shutting down."""
@@ -56,4 +62,7 @@ class JobContext:
         if message is not None:
             values["message"] = message[:500]
         with self.database.write() as session:
-            session.execute(update(Job).where(Job.id == self.job_id).values(**values))
+            written = session.execute(update(Job).where(self.owns_row()).values(**values))
+        if written.rowcount != 1:  # type: ignore[attr-defined]
+            self.cancel_event.set()  # the job is no longer ours: stop
+            raise JobCancelled(f"job {self.job_id} was taken over (failed as stale, or retried elsewhere)")

@@ -39,7 +39,7 @@ def execute_job(
     stop_heartbeat = threading.Event()
     beat = threading.Thread(
         target=_heartbeat,
-        args=(database, context, stop_heartbeat, heartbeat_seconds),
+        args=(context, stop_heartbeat, heartbeat_seconds),
         daemon=True,
         name=f"tessera-heartbeat-{job_id}",
     )
@@ -47,17 +47,22 @@ def execute_job(
     try:
         result = get_job_function(context.kind)(context)
     except JobCancelled:
-        return _end(database, job_id, JobStatus.cancelled, message="cancelled")
+        return _end(context, status=JobStatus.cancelled, message="cancelled")
     except JobInterrupted:
-        return _requeue(database, job_id)
+        return _end(
+            context,
+            status=JobStatus.queued,
+            message="interrupted by a shutdown; queued again",
+            finished=False,
+        )
     except Exception as error:
         log.exception("job %s (%s) failed", job_id, context.kind)
         detail = "".join(traceback.format_exception(error))[-MAX_ERROR_CHARS:]
-        return _end(database, job_id, JobStatus.failed, message=f"failed: {error}"[:500], error=detail)
+        return _end(context, status=JobStatus.failed, message=f"failed: {error}"[:500], error=detail)
     finally:
         stop_heartbeat.set()
         beat.join()
-    return _end(database, job_id, JobStatus.succeeded, message="done", result=result)
+    return _end(context, status=JobStatus.succeeded, message="done", result=result)
 
 
 def _claim(database: Database, job_id: int, worker: str, stopping: threading.Event) -> JobContext | None:
@@ -80,6 +85,7 @@ def _claim(database: Database, job_id: int, worker: str, stopping: threading.Eve
         job = session.scalars(select(Job).where(Job.id == job_id)).one()
         return JobContext(
             job_id=job.id,
+            attempt=job.attempts,
             kind=job.kind,
             params=dict(job.params),
             project_id=job.project_id,
@@ -89,51 +95,43 @@ def _claim(database: Database, job_id: int, worker: str, stopping: threading.Eve
         )
 
 
-def _heartbeat(database: Database, context: JobContext, stop: threading.Event, every: float) -> None:
-    """Record that the job is alive and notice a cancel request, until the job ends."""
+def _heartbeat(context: JobContext, stop: threading.Event, every: float) -> None:
+    """Record that the job is alive and notice a cancel request, until the job ends. A beat that finds
+    the job no longer this run's (failed as stale, taken by another runner) stops the run."""
     while not stop.wait(every):
         try:
-            with database.write() as session:
-                session.execute(
-                    update(Job)
-                    .where(Job.id == context.job_id, Job.status == JobStatus.running)
-                    .values(heartbeat_at=clock.now())
-                )
-                if session.scalar(select(Job.cancel_requested).where(Job.id == context.job_id)):
-                    context.cancel_event.set()
+            with context.database.write() as session:
+                beat = session.execute(update(Job).where(context.owns_row()).values(heartbeat_at=clock.now()))
+                lost = beat.rowcount != 1  # type: ignore[attr-defined]
+                asked = session.scalar(select(Job.cancel_requested).where(Job.id == context.job_id))
+            if lost or asked:
+                context.cancel_event.set()
         except Exception:  # a missed beat is retried at the next one
             log.warning("heartbeat of job %s failed", context.job_id, exc_info=True)
 
 
-def _requeue(database: Database, job_id: int) -> JobStatus:
-    with database.write() as session:
-        session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.status == JobStatus.running)
-            .values(
-                status=JobStatus.queued, message="interrupted by a shutdown; queued again", heartbeat_at=None
-            )
-        )
-    return JobStatus.queued
-
-
 def _end(
-    database: Database,
-    job_id: int,
-    status: JobStatus,
+    context: JobContext,
     *,
+    status: JobStatus,
     message: str,
     error: str | None = None,
     result: dict[str, Any] | None = None,
+    finished: bool = True,
 ) -> JobStatus:
-    with database.write() as session:
-        values: dict[str, Any] = {"status": status, "message": message, "finished_at": clock.now()}
-        if error is not None:
-            values["error"] = error
-        if result is not None:
-            values["result"] = result
-        if status == JobStatus.succeeded:  # a finished job reads done == total, when a total was known
-            values["progress_done"] = func.coalesce(Job.progress_total, Job.progress_done)
-        session.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.running).values(**values))
-        final = session.scalar(select(Job.status).where(Job.id == job_id))
+    """Record how the run ended, if the job is still this run's; return the job's status either way."""
+    values: dict[str, Any] = {"status": status, "message": message}
+    if finished:
+        values["finished_at"] = clock.now()
+    else:
+        values["heartbeat_at"] = None
+    if error is not None:
+        values["error"] = error
+    if result is not None:
+        values["result"] = result
+    if status == JobStatus.succeeded:  # a finished job reads done == total, when a total was known
+        values["progress_done"] = func.coalesce(Job.progress_total, Job.progress_done)
+    with context.database.write() as session:
+        session.execute(update(Job).where(context.owns_row()).values(**values))
+        final = session.scalar(select(Job.status).where(Job.id == context.job_id))
     return JobStatus(final) if final is not None else status

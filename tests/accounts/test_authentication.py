@@ -131,3 +131,21 @@ def test_token_use_is_recorded(db: Database, client: TestClient) -> None:
     assert client.get("/api/auth/me", headers=bearer(secret)).status_code == 200
     with db.read() as session:
         assert session.scalars(select(ApiToken.last_used_at)).one() is not None
+
+
+def test_token_expiry_needs_a_timezone_and_a_future_moment(db: Database, client: TestClient) -> None:
+    with db.write() as session:
+        secret = make_token(session, make_user(session))
+    naive = client.post(
+        "/api/tokens", json={"name": "n", "expires_at": "2030-01-01T00:00:00"}, headers=bearer(secret)
+    )
+    assert naive.status_code == 422
+    assert naive.json()["details"]["errors"][0]["field"] == "expires_at"
+    past = client.post(
+        "/api/tokens", json={"name": "p", "expires_at": "2001-01-01T00:00:00Z"}, headers=bearer(secret)
+    )
+    assert past.status_code == 422
+    good = client.post(
+        "/api/tokens", json={"name": "g", "expires_at": "2099-01-01T00:00:00Z"}, headers=bearer(secret)
+    )
+    assert good.status_code == 201

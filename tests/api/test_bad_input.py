@@ -3,6 +3,8 @@ error still answers the JSON error shape."""
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -31,6 +33,10 @@ def admin(db: Database) -> dict[str, str]:
         (f"/api/projects?cursor={encode_cursor(2**64)}", "cursor"),
         ("/api/projects/2147483648", "project_id"),
         ("/api/projects?cursor=%00%01", "cursor"),
+        (
+            "/api/projects?cursor=" + __import__("base64").urlsafe_b64encode("v1:²".encode()).decode(),
+            "cursor",
+        ),
     ],
 )
 def test_out_of_range_ids_and_cursors_are_422_naming_the_field(

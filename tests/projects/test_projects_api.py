@@ -238,3 +238,55 @@ def test_project_names_with_markup_come_back_as_plain_data(client: TestClient, c
     name = "<script>alert(1)</script> & co"
     created = _create(client, creator, name=name)
     assert created.status_code == 201 and created.json()["name"] == name
+
+
+def _labels(client: TestClient, headers: Headers, project_id: int, entries: list[dict[str, object]]):
+    return client.put(
+        f"/api/projects/{project_id}/label-classes", json={"label_classes": entries}, headers=headers
+    )
+
+
+def test_swapping_two_names_keeps_both_classes(client: TestClient, creator: Headers) -> None:
+    project = _create(client, creator).json()
+    stop, yield_ = project["label_classes"]
+    swapped = _labels(
+        client,
+        creator,
+        project["id"],
+        [{"id": stop["id"], "name": "yield"}, {"id": yield_["id"], "name": "stop"}],
+    )
+    assert swapped.status_code == 200, swapped.text
+    assert [(label["id"], label["name"]) for label in swapped.json()["label_classes"]] == [
+        (stop["id"], "yield"),
+        (yield_["id"], "stop"),
+    ]
+
+
+def test_resending_an_existing_name_without_its_id_keeps_that_class(
+    client: TestClient, creator: Headers
+) -> None:
+    project = _create(client, creator).json()
+    stop, yield_ = project["label_classes"]
+    again = _labels(client, creator, project["id"], [{"name": "Yield"}, {"name": "stop"}, {"name": "merge"}])
+    assert again.status_code == 200, again.text
+    labels = again.json()["label_classes"]
+    assert [label["name"] for label in labels] == ["Yield", "stop", "merge"]
+    assert [label["id"] for label in labels[:2]] == [yield_["id"], stop["id"]]
+
+
+def test_a_class_id_listed_twice_or_foreign_is_422(client: TestClient, creator: Headers) -> None:
+    project = _create(client, creator).json()
+    stop = project["label_classes"][0]
+    twice = _labels(
+        client, creator, project["id"], [{"id": stop["id"], "name": "a"}, {"id": stop["id"], "name": "b"}]
+    )
+    assert twice.status_code == 422
+    assert twice.json()["details"]["errors"][0]["field"] == "label_classes.1"
+    foreign = _labels(client, creator, project["id"], [{"id": 999_999, "name": "a"}])
+    assert foreign.status_code == 422
+
+
+def test_names_that_grow_when_folded_are_measured_folded(client: TestClient, creator: Headers) -> None:
+    ligature = "\ufdfa"  # one character that NFKC folds into eighteen
+    assert _create(client, creator, name=ligature * 20).status_code == 422
+    assert _create(client, creator, label_classes=[ligature * 10]).status_code == 422

@@ -143,6 +143,8 @@ def create_api_token(
     name = name.strip()
     if not name:
         raise Invalid("must not be empty", field="name")
+    if expires_at is not None and (expires_at.tzinfo is None or expires_at <= clock.now()):
+        raise Invalid("must be a moment in the future, with a timezone", field="expires_at")
     secret = new_secret(API_TOKEN_PREFIX)
     token = ApiToken(
         user_id=user.id,

@@ -31,6 +31,6 @@ def decode_cursor(cursor: str) -> int | None:
     except (ValueError, UnicodeDecodeError):
         return None
     version, _, position = text.partition(":")
-    if version != "v1" or not position.isdigit() or int(position) > MAX_ID:
+    if version != "v1" or not (position.isascii() and position.isdigit()) or int(position) > MAX_ID:
         return None
     return int(position)

@@ -6,6 +6,8 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 from tessera.core.errors import Invalid
 from tessera.projects.models import LabelClass, Project
 
@@ -43,9 +45,9 @@ def clean_label_names(specs: Sequence[LabelClassSpec], field: str = "label_class
             raise Invalid("label class names must not be empty", field=f"{field}.{index}")
         if has_control_characters(name):
             raise Invalid("must not contain control characters", field=f"{field}.{index}")
-        if len(name) > MAX_LABEL_NAME_CHARS:
-            raise Invalid(f"must be at most {MAX_LABEL_NAME_CHARS} characters", field=f"{field}.{index}")
         key = fold_name(name)
+        if len(name) > MAX_LABEL_NAME_CHARS or len(key) > MAX_LABEL_NAME_CHARS:
+            raise Invalid(f"must be at most {MAX_LABEL_NAME_CHARS} characters", field=f"{field}.{index}")
         if key in seen:
             raise Invalid(
                 f"{name!r} repeats label class {seen[key]} (names are compared ignoring case)",
@@ -56,18 +58,49 @@ def clean_label_names(specs: Sequence[LabelClassSpec], field: str = "label_class
     return cleaned
 
 
-def apply_label_classes(project: Project, specs: Sequence[LabelClassSpec]) -> None:
-    """Make the project's classes exactly `specs`, in order: rename by id, add new, drop the rest."""
+def _check_ids(project: Project, specs: Sequence[LabelClassSpec]) -> None:
+    existing = {label.id for label in project.label_classes}
+    seen: set[int] = set()
+    for index, spec in enumerate(specs):
+        if spec.id is None:
+            continue
+        if spec.id not in existing:
+            raise Invalid(
+                f"label class {spec.id} is not in project {project.id}", field=f"label_classes.{index}"
+            )
+        if spec.id in seen:
+            raise Invalid(f"label class {spec.id} is listed twice", field=f"label_classes.{index}")
+        seen.add(spec.id)
+
+
+def _match_existing(project: Project, specs: Sequence[LabelClassSpec]) -> list[LabelClass | None]:
+    """The existing class each spec keeps: by id, else by name (so re-sending a name keeps its class)."""
+    by_id = {label.id: label for label in project.label_classes}
+    claimed = {spec.id for spec in specs if spec.id is not None}
+    by_name = {label.name_key: label for label in project.label_classes if label.id not in claimed}
+    return [
+        by_id[spec.id] if spec.id is not None else by_name.pop(fold_name(spec.name), None) for spec in specs
+    ]
+
+
+def apply_label_classes(session: Session, project: Project, specs: Sequence[LabelClassSpec]) -> None:
+    """Make the project's classes exactly `specs`, in order: keep (and rename) by id or by name, add new
+    ones, drop the rest. Renames go through temporary keys first, so swapping two names never trips the
+    (project, name) uniqueness half-way through."""
     cleaned = clean_label_names(specs)
-    existing = {label.id: label for label in project.label_classes}
-    unknown = [spec.id for spec in cleaned if spec.id is not None and spec.id not in existing]
-    if unknown:
-        raise Invalid(f"label class {unknown[0]} is not in project {project.id}", field="label_classes")
-    kept: list[LabelClass] = []
-    for position, spec in enumerate(cleaned):
-        label = existing.get(spec.id) if spec.id is not None else None
-        if label is None:
-            label = LabelClass(name=spec.name, name_key=fold_name(spec.name), position=position)
+    _check_ids(project, cleaned)
+    matches = _match_existing(project, cleaned)
+    kept_ids = {label.id for label in matches if label is not None}
+    for label in list(project.label_classes):
+        if label.id not in kept_ids:
+            project.label_classes.remove(label)
+        else:
+            label.name_key = f"\x01{label.id}"  # control characters never occur in real names
+    session.flush()
+    final: list[LabelClass] = []
+    for position, (spec, match) in enumerate(zip(cleaned, matches, strict=True)):
+        label = match or LabelClass(name=spec.name, name_key=fold_name(spec.name), position=position)
         label.name, label.name_key, label.position = spec.name, fold_name(spec.name), position
-        kept.append(label)
-    project.label_classes = kept
+        final.append(label)
+    project.label_classes = final
+    session.flush()

@@ -30,7 +30,7 @@ def _clean_project_name(name: str) -> str:
         raise Invalid("must not be empty", field="name")
     if has_control_characters(cleaned):
         raise Invalid("must not contain control characters", field="name")
-    if len(cleaned) > MAX_PROJECT_NAME_CHARS:
+    if len(cleaned) > MAX_PROJECT_NAME_CHARS or len(fold_name(cleaned)) > MAX_PROJECT_NAME_CHARS:
         raise Invalid(f"must be at most {MAX_PROJECT_NAME_CHARS} characters", field="name")
     return cleaned
 
@@ -71,9 +71,9 @@ def create_project(
         instructions_url=url,
         created_by_id=creator.id,
     )
-    apply_label_classes(project, [LabelClassSpec(name=label) for label in label_classes])
     session.add(project)
     _flush_or_conflict(session, name)
+    apply_label_classes(session, project, [LabelClassSpec(name=label) for label in label_classes])
     set_member(session, project_id=project.id, user=creator, role=ProjectRole.owner)
     return project
 
@@ -126,8 +126,7 @@ def update_project(
 
 
 def set_label_classes(session: Session, project: Project, specs: Sequence[LabelClassSpec]) -> Project:
-    apply_label_classes(project, specs)
-    session.flush()
+    apply_label_classes(session, project, specs)
     return project
 
 

@@ -37,8 +37,8 @@ def create_user_route(body: UserCreate, actor: ActorDep, session: SessionDep) ->
 
 @router.patch("/{user_id}", response_model=UserOut)
 def update_user_route(user_id: UserId, body: UserUpdate, actor: ActorDep, session: SessionDep) -> UserOut:
+    authorize(actor, UserPolicy.update())  # first: a 404 must not tell a non-admin which ids exist
     user = get_user(session, user_id)
-    authorize(actor, UserPolicy.update())
     user = update_user(
         session,
         user,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from tessera.accounts.models import ProjectRole, WorkspaceRole
 
@@ -50,7 +50,7 @@ class SignedIn(BaseModel):
 
 class TokenCreate(BaseModel):
     name: str = Field(min_length=1, max_length=100)
-    expires_at: datetime | None = None
+    expires_at: AwareDatetime | None = Field(None, description="With a timezone, e.g. 2030-01-01T00:00:00Z.")
 
 
 class TokenOut(BaseModel):

@@ -34,7 +34,7 @@ def admin(db: Database) -> dict[str, str]:
         ("/api/projects/2147483648", "project_id"),
         ("/api/projects?cursor=%00%01", "cursor"),
         (
-            "/api/projects?cursor=" + __import__("base64").urlsafe_b64encode("v1:²".encode()).decode(),
+            "/api/projects?cursor=" + base64.urlsafe_b64encode("v1:²".encode()).decode(),
             "cursor",
         ),
     ],

@@ -184,6 +184,7 @@ def test_waiting_jobs_lost_by_their_runner_are_handed_over_again(
         )
         session.add(job)
     assert run_scheduler_once(runtime.database, settings)["resubmitted"] == [job.id]
+    assert run_scheduler_once(runtime.database, settings)["resubmitted"] == []  # once per stale interval
     assert _until(client, admin, job.id, "succeeded")["attempts"] == 1
 
 

@@ -50,3 +50,6 @@ class Job(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When a runner was last handed the job: the scheduler hands a queued job over again only when
+    # this is older than the stale limit, not on every pass.
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from tessera.core import clock
@@ -135,12 +135,12 @@ def fail_stale_jobs(session: Session, *, stale_after: timedelta) -> list[int]:
 
 
 def resubmit_waiting_jobs(session: Session, *, waiting_longer_than: timedelta) -> list[int]:
-    """Hand queued jobs to the runner again (a runner lost with its process). Claims are atomic, so a job
-    submitted twice still runs once."""
+    """Hand queued jobs to the runner again when their last hand-over is older than the limit (a runner
+    lost with its process). Claims are atomic, so a job submitted twice still runs once."""
     cutoff = clock.now() - waiting_longer_than
     waiting = session.scalars(
         select(Job.id)
-        .where(Job.status == JobStatus.queued, Job.created_at < cutoff)
+        .where(Job.status == JobStatus.queued, or_(Job.submitted_at.is_(None), Job.submitted_at < cutoff))
         .order_by(Job.id)
         .limit(1000)
     ).all()
@@ -160,5 +160,6 @@ def _move(session: Session, job_id: int, source: JobStatus, target: JobStatus, *
 
 
 def _submit_after_commit(session: Session, job_id: int) -> None:
+    session.execute(update(Job).where(Job.id == job_id).values(submitted_at=clock.now()))
     runner = runner_for(session)
     on_commit(session, lambda: runner.submit(job_id))

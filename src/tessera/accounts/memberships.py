@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tessera.accounts.models import Membership, ProjectRole, User
@@ -53,14 +53,12 @@ def list_members(session: Session, *, project_id: int) -> Sequence[tuple[Members
 
 
 def _ensure_another_owner(session: Session, *, project_id: int, user_id: int) -> None:
-    owners = session.scalar(
-        select(func.count())
-        .select_from(Membership)
-        .where(
-            Membership.project_id == project_id,
-            Membership.role == ProjectRole.owner,
-            Membership.user_id != user_id,
-        )
-    )
-    if not owners:
+    """Lock the project's owner rows, in user order, before counting (see accounts.service's admin check)."""
+    owners = session.scalars(
+        select(Membership.user_id)
+        .where(Membership.project_id == project_id, Membership.role == ProjectRole.owner)
+        .order_by(Membership.user_id)
+        .with_for_update()
+    ).all()
+    if not any(owner != user_id for owner in owners):
         raise Conflict("a project keeps at least one owner; make someone else owner first")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from functools import lru_cache
 
 from argon2 import PasswordHasher
@@ -16,6 +17,12 @@ MIN_PASSWORD_LENGTH = 8
 def _hasher() -> PasswordHasher:
     settings = get_settings()
     return PasswordHasher(time_cost=settings.password_time_cost, memory_cost=settings.password_memory_kib)
+
+
+@lru_cache(maxsize=1)
+def dummy_password_hash() -> str:
+    """A hash of a random password, verified against when the user does not exist (same cost, same time)."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def hash_password(password: str) -> str:

@@ -11,10 +11,17 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tessera.accounts.models import ApiToken, BrowserSession, User, WorkspaceRole
-from tessera.accounts.passwords import MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
+from tessera.accounts.passwords import (
+    MIN_PASSWORD_LENGTH,
+    dummy_password_hash,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
 from tessera.core import clock
 from tessera.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 from tessera.core.ids import digest, new_secret
+from tessera.db.session import Database
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 API_TOKEN_PREFIX = "tsr_"  # noqa: S105 (a prefix, not a secret)
@@ -115,22 +122,47 @@ def update_user(
 
 
 def _another_active_admin(session: Session, user: User) -> bool:
-    other = select(User.id).where(
-        User.workspace_role == WorkspaceRole.admin, User.is_active.is_(True), User.id != user.id
-    )
-    return session.scalar(other.limit(1)) is not None
+    """Lock every active admin's row, in id order, before counting: two admins demoting each other at
+    once then run one after the other, and the second sees the first's change (PostgreSQL; SQLite's
+    writers are serialized anyway)."""
+    admins = session.scalars(
+        select(User.id)
+        .where(User.workspace_role == WorkspaceRole.admin, User.is_active.is_(True))
+        .order_by(User.id)
+        .with_for_update()
+    ).all()
+    return any(admin_id != user.id for admin_id in admins)
 
 
-def authenticate_password(session: Session, *, username: str, password: str) -> User:
-    """The user whose password this is; one message for every failure, so it leaks nothing."""
-    user = session.scalar(select(User).where(User.username == username.strip().lower()))
-    if user is None or not user.is_active or user.password_hash is None:
+def authenticate_password(session: Session, *, username: str, password: str) -> tuple[int, str | None]:
+    """The id of the user whose password this is, and a new hash when the hashing costs changed.
+    Reads only. An unknown user costs the same hashing as a wrong password, and gets the same message."""
+    row = session.execute(
+        select(User.id, User.password_hash, User.is_active).where(User.username == username.strip().lower())
+    ).first()
+    if row is None or not row.is_active or row.password_hash is None:
+        verify_password(dummy_password_hash(), password)
         raise Unauthenticated("wrong username or password")
-    if not verify_password(user.password_hash, password):
+    if not verify_password(row.password_hash, password):
         raise Unauthenticated("wrong username or password")
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    return user
+    return row.id, hash_password(password) if needs_rehash(row.password_hash) else None
+
+
+def sign_in_with_password(
+    database: Database, *, username: str, password: str, max_age: timedelta
+) -> tuple[User, BrowserSession, str]:
+    """Check the password in a read transaction, then start the session in a short write one: on SQLite
+    the write lock is never held while Argon2 runs."""
+    with database.read() as session:
+        user_id, new_hash = authenticate_password(session, username=username, password=password)
+    with database.write() as session:
+        user = get_user(session, user_id)
+        if not user.is_active:
+            raise Unauthenticated("wrong username or password")
+        if new_hash is not None:
+            user.password_hash = new_hash
+        browser_session, cookie_value = start_browser_session(session, user=user, max_age=max_age)
+    return user, browser_session, cookie_value
 
 
 # -- API tokens -----------------------------------------------------------------------------------------

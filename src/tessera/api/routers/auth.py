@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request, Response
 
 from tessera.accounts.policies import authorize
 from tessera.accounts.policies.users import UserPolicy
-from tessera.accounts.service import authenticate_password, end_browser_session, start_browser_session
-from tessera.api.deps import ActorDep, SessionDep, SettingsDep
+from tessera.accounts.service import end_browser_session, sign_in_with_password
+from tessera.api.deps import ActorDep, DatabaseDep, SessionDep, SettingsDep
 from tessera.api.schemas.accounts import SignedIn, SignIn, UserOut
 from tessera.api.schemas.common import ERROR_RESPONSES
 
@@ -17,12 +17,13 @@ router = APIRouter(prefix="/api/auth", tags=["auth"], responses=ERROR_RESPONSES)
 
 
 @router.post("/sign-in", response_model=SignedIn)
-def sign_in(body: SignIn, response: Response, session: SessionDep, settings: SettingsDep) -> SignedIn:
+def sign_in(body: SignIn, response: Response, database: DatabaseDep, settings: SettingsDep) -> SignedIn:
     """Check a username and password and set the session cookie. Unsafe requests made with the cookie
     must carry the returned CSRF token in the X-CSRF-Token header."""
-    user = authenticate_password(session, username=body.username, password=body.password)
     max_age = timedelta(hours=settings.session_max_age_hours)
-    browser_session, cookie = start_browser_session(session, user=user, max_age=max_age)
+    user, browser_session, cookie = sign_in_with_password(
+        database, username=body.username, password=body.password, max_age=max_age
+    )
     response.set_cookie(
         settings.session_cookie_name,
         cookie,

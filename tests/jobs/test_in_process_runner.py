@@ -34,6 +34,11 @@ def admin(db: Database) -> dict[str, str]:
         return bearer(make_token(session, make_user(session, role=WorkspaceRole.admin)))
 
 
+@pytest.fixture
+def one_thread(settings: Settings) -> Settings:
+    return settings.model_copy(update={"job_threads": 1, "job_heartbeat_seconds": 0.1})
+
+
 def _job(client: TestClient, headers: dict[str, str], job_id: int) -> dict[str, Any]:
     response = client.get(f"/api/jobs/{job_id}", headers=headers)
     assert response.status_code == 200
@@ -101,8 +106,8 @@ def _status(db: Database, job_id: int) -> Job:
         return job
 
 
-def test_a_queued_job_is_cancelled_at_once_and_never_runs(db: Database) -> None:
-    runner = ThreadPoolRunner(db, threads=1, heartbeat_seconds=0.2)
+def test_a_queued_job_is_cancelled_at_once_and_never_runs(db: Database, one_thread: Settings) -> None:
+    runner = ThreadPoolRunner(db, one_thread)
     attach_runner(db, runner)
     try:
         blocker = _start(db, "test.wait", steps=20, step_seconds=0.02)  # holds the only thread
@@ -121,9 +126,9 @@ def test_a_queued_job_is_cancelled_at_once_and_never_runs(db: Database) -> None:
     assert (never.status, never.started_at, never.attempts) == (JobStatus.cancelled, None, 0)
 
 
-def test_a_shutdown_interrupts_running_jobs_and_queues_them_again(db: Database) -> None:
+def test_a_shutdown_interrupts_running_jobs_and_queues_them_again(db: Database, one_thread: Settings) -> None:
     """`tessera serve` stopping must not wait for a long job: the job goes back to the queue instead."""
-    first = ThreadPoolRunner(db, threads=1, heartbeat_seconds=0.2)
+    first = ThreadPoolRunner(db, one_thread)
     attach_runner(db, first)
     job_id = _start(db, "test.wait", steps=200, step_seconds=0.02)
     wait_for(lambda: _status(db, job_id).progress_done, lambda done: done >= 2, what="progress")
@@ -131,7 +136,7 @@ def test_a_shutdown_interrupts_running_jobs_and_queues_them_again(db: Database) 
     interrupted = _status(db, job_id)
     assert interrupted.status == JobStatus.queued
     assert "interrupted" in interrupted.message
-    second = ThreadPoolRunner(db, threads=1, heartbeat_seconds=0.2)
+    second = ThreadPoolRunner(db, one_thread)
     attach_runner(db, second)
     try:
         second.submit(job_id)
@@ -188,7 +193,7 @@ def test_waiting_jobs_lost_by_their_runner_are_handed_over_again(
     assert _until(client, admin, job.id, "succeeded")["attempts"] == 1
 
 
-def test_a_run_that_lost_its_job_stops_and_overwrites_nothing(db: Database) -> None:
+def test_a_run_that_lost_its_job_stops_and_overwrites_nothing(db: Database, one_thread: Settings) -> None:
     """Run 1's heartbeats were missed long enough for the reaper to fail the job, and a retry started
     run 2. Run 1 must stop at once and write nothing over run 2's row."""
     with db.write() as session:
@@ -196,13 +201,13 @@ def test_a_run_that_lost_its_job_stops_and_overwrites_nothing(db: Database) -> N
         session.add(job)
     first_outcome: list[JobStatus | None] = []
     first = threading.Thread(
-        target=lambda: first_outcome.append(execute_job(db, job.id, worker="run-1", heartbeat_seconds=0.1))
+        target=lambda: first_outcome.append(execute_job(db, job.id, worker="run-1", settings=one_thread))
     )
     first.start()
     wait_for(lambda: _status(db, job.id).progress_done, lambda done: done >= 2, what="run 1 progress")
     with db.write() as session:  # what fail_stale_jobs does once the beats stop
         session.execute(update(Job).where(Job.id == job.id).values(status=JobStatus.failed, message="stale"))
-    second = ThreadPoolRunner(db, threads=1, heartbeat_seconds=0.1)
+    second = ThreadPoolRunner(db, one_thread)
     attach_runner(db, second)
     try:
         with db.write() as session:
@@ -239,8 +244,8 @@ class SpyRunner:
 
 
 @pytest.fixture
-def spy(db: Database) -> Iterator[SpyRunner]:
-    runner = SpyRunner(db, ThreadPoolRunner(db, threads=1, heartbeat_seconds=0.2))
+def spy(db: Database, one_thread: Settings) -> Iterator[SpyRunner]:
+    runner = SpyRunner(db, ThreadPoolRunner(db, one_thread))
     attach_runner(db, runner)
     yield runner
     runner.close()

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, update
 
 from tessera.core import clock
+from tessera.core.settings import Settings
 from tessera.db.session import Database
 from tessera.jobs.models import Job, JobStatus
 
@@ -32,6 +33,7 @@ class JobContext:
     params: dict[str, Any]
     project_id: int | None
     database: Database
+    settings: Settings  # the settings of the process running the job
     worker: str
     cancel_event: threading.Event = field(default_factory=threading.Event)
     stopping: threading.Event = field(default_factory=threading.Event)

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from tessera.core import clock
+from tessera.core.settings import Settings
 from tessera.db.session import Database
 from tessera.jobs.context import JobCancelled, JobContext, JobInterrupted
 from tessera.jobs.models import Job, JobStatus
@@ -27,19 +28,19 @@ def execute_job(
     job_id: int,
     *,
     worker: str,
-    heartbeat_seconds: float,
+    settings: Settings,
     stopping: threading.Event | None = None,
 ) -> JobStatus | None:
     """Run the job if it is still queued. Returns its final status, or None when another runner had it.
     When `stopping` is set (the process shuts down) the job stops at its next progress report and goes
     back to the queue for any runner to take."""
-    context = _claim(database, job_id, worker, stopping or threading.Event())
+    context = _claim(database, job_id, worker, settings, stopping or threading.Event())
     if context is None:
         return None
     stop_heartbeat = threading.Event()
     beat = threading.Thread(
         target=_heartbeat,
-        args=(context, stop_heartbeat, heartbeat_seconds),
+        args=(context, stop_heartbeat, settings.job_heartbeat_seconds),
         daemon=True,
         name=f"tessera-heartbeat-{job_id}",
     )
@@ -65,7 +66,9 @@ def execute_job(
     return _end(context, status=JobStatus.succeeded, message="done", result=result)
 
 
-def _claim(database: Database, job_id: int, worker: str, stopping: threading.Event) -> JobContext | None:
+def _claim(
+    database: Database, job_id: int, worker: str, settings: Settings, stopping: threading.Event
+) -> JobContext | None:
     with database.write() as session:
         moment = clock.now()
         claimed = session.execute(
@@ -90,6 +93,7 @@ def _claim(database: Database, job_id: int, worker: str, stopping: threading.Eve
             params=dict(job.params),
             project_id=job.project_id,
             database=database,
+            settings=settings,
             worker=worker,
             stopping=stopping,
         )

@@ -51,9 +51,7 @@ def run_queued_job(job_id: int) -> str | None:
     if _worker_database is None or _worker_settings is None:
         raise RuntimeError("run_queued_job runs inside `tessera worker` only")
     worker = f"{socket.gethostname()}:{os.getpid()}:rq"
-    status: JobStatus | None = execute_job(
-        _worker_database, job_id, worker=worker, heartbeat_seconds=_worker_settings.job_heartbeat_seconds
-    )
+    status: JobStatus | None = execute_job(_worker_database, job_id, worker=worker, settings=_worker_settings)
     return status.value if status is not None else None
 
 

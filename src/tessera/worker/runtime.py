@@ -27,9 +27,7 @@ def build_runner(settings: Settings, database: Database) -> JobRunner:
     """RQ when a Redis URL is set, else the in-process pool."""
     if settings.redis_url:
         return RQRunner(settings.redis_url, settings.rq_queue)
-    return ThreadPoolRunner(
-        database, threads=settings.job_threads, heartbeat_seconds=settings.job_heartbeat_seconds
-    )
+    return ThreadPoolRunner(database, settings)
 
 
 @dataclass

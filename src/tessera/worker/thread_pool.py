@@ -7,6 +7,7 @@ import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from tessera.core.settings import Settings
 from tessera.db.session import Database
 from tessera.jobs.execution import execute_job
 from tessera.jobs.models import JobStatus
@@ -15,10 +16,12 @@ from tessera.jobs.models import JobStatus
 class ThreadPoolRunner:
     name = "in-process"
 
-    def __init__(self, database: Database, *, threads: int, heartbeat_seconds: float) -> None:
+    def __init__(self, database: Database, settings: Settings) -> None:
         self._database = database
-        self._heartbeat_seconds = heartbeat_seconds
-        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tessera-job")
+        self._settings = settings
+        self._executor = ThreadPoolExecutor(
+            max_workers=settings.job_threads, thread_name_prefix="tessera-job"
+        )
         self._worker = f"{socket.gethostname()}:{os.getpid()}:threads"
         self._stopping = threading.Event()
 
@@ -30,7 +33,7 @@ class ThreadPoolRunner:
             self._database,
             job_id,
             worker=self._worker,
-            heartbeat_seconds=self._heartbeat_seconds,
+            settings=self._settings,
             stopping=self._stopping,
         )
 

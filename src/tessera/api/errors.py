@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tessera.core.errors import Conflict, Forbidden, Invalid, NotFound, TesseraError, Unauthenticated
+from tessera.storage import StorageError, StorageProblem
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,14 @@ def error_body(code: str, message: str, details: dict[str, Any] | None = None) -
     return {"code": code, "message": message, "details": details or {}}
 
 
+# A datastore that cannot be reached is the upstream's fault (502); one whose settings are wrong is the
+# caller's to fix (422, naming the config or credentials field).
+STORAGE_UPSTREAM_PROBLEMS = frozenset({StorageProblem.UNREACHABLE, StorageProblem.FAILED})
+
+
 def _status_for(error: TesseraError) -> int:
+    if isinstance(error, StorageError):
+        return 502 if error.reason in STORAGE_UPSTREAM_PROBLEMS else 422
     for error_type, status in STATUS_BY_ERROR.items():
         if isinstance(error, error_type):
             return status

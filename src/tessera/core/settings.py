@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     )
     sqlite_busy_timeout_ms: int = Field(
         5000, ge=0, description="How long a SQLite writer waits for the write lock before failing, in ms."
+    )
+    sqlite_cache_mb: int = Field(
+        64, ge=2, description="SQLite page cache per connection, in MB (big inserts into indexes need it)."
     )
     database_pool_size: int = Field(
         10, ge=1, description="Connections kept open per process (PostgreSQL; SQLite opens one per thread)."
@@ -82,16 +85,42 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Extra Python modules to import so the job functions they register can run (plugins).",
     )
+    max_items_per_project: int = Field(
+        500_000,
+        ge=1,
+        description=(
+            "Most items a project loads from its dataset (as the reference system). Items past it are left "
+            "out and counted; it holds for refreshes too."
+        ),
+    )
     page_size_default: int = Field(
         50, ge=1, description="Items per page of an API list when none is asked for."
     )
     page_size_max: int = Field(500, ge=1, description="Largest page an API list returns.")
     log_level: str = Field("info", description="Log level: debug, info, warning or error.")
+    secret_key: SecretStr | None = Field(
+        None,
+        description=(
+            "Key that encrypts datastore credentials in the database (any long random text). Every server "
+            "and worker must share it. Unset: generated on first use and kept in `<data_dir>/secret.key` "
+            "(readable by its owner only); losing it makes the stored credentials unreadable."
+        ),
+    )
+    local_datastore_roots: list[Path] = Field(
+        default_factory=list,
+        description=(
+            "Folders on the server under which local-folder datastores may be rooted (JSON list). "
+            "Empty: only `<data_dir>/datastores`."
+        ),
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'tessera.db').resolve()}"
+
+    def resolved_local_datastore_roots(self) -> list[Path]:
+        return list(self.local_datastore_roots) or [self.data_dir / "datastores"]
 
     def resolved_public_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")

@@ -7,9 +7,14 @@ import argparse
 import json
 import sys
 
-from bench import api
+from bench import api, ingest, thumbnails
 
-BENCHMARKS = {"api": api.run}
+BENCHMARKS = {
+    "api": api.run,
+    "ingest": ingest.run,
+    "refresh": ingest.run_refresh,
+    "thumbnails": thumbnails.run,
+}
 
 
 def main(argv: list[str]) -> int:

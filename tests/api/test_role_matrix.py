@@ -12,12 +12,15 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 from sqlalchemy import select
 
 from tessera.accounts.models import ApiToken, ProjectRole, WorkspaceRole
 from tessera.api.app import create_app
 from tessera.core.settings import Settings
 from tessera.db.session import Database
+from tessera.ingest.models import Dataset, DataState, Datastore, Media, ProjectData
+from tessera.items.models import Item
 from tessera.jobs.models import Job, JobStatus
 from tests.support.factories import PASSWORD, bearer, make_project, make_token, make_user
 
@@ -40,6 +43,11 @@ class World:
     tokens: dict[str, str]
     running_job_id: int
     failed_job_id: int
+    bare_project_id: int  # a project with no data yet, same members
+    datastore_id: int
+    dataset_id: int
+    store_root: str
+    item_id: int
 
 
 Body = dict[str, Any] | None
@@ -112,6 +120,40 @@ MATRIX: dict[tuple[str, str], tuple[frozenset[str], Request]] = {
         MANAGERS,
         lambda world, role: (f"/api/jobs/{world.failed_job_id}/retry", None),
     ),
+    ("GET", "/api/datastores"): (frozenset({"creator", "admin"}), fixed("/api/datastores")),
+    ("POST", "/api/datastores"): (
+        frozenset({"creator", "admin"}),
+        lambda world, role: (
+            "/api/datastores",
+            {"name": "new", "kind": "local", "config": {"root": world.store_root}},
+        ),
+    ),
+    ("GET", "/api/datasets"): (frozenset({"creator", "admin"}), fixed("/api/datasets")),
+    ("POST", "/api/datasets"): (
+        frozenset({"creator", "admin"}),
+        lambda world, role: (
+            "/api/datasets",
+            {"name": "new", "datastore_id": world.datastore_id, "patterns": ["**"], "media": "image"},
+        ),
+    ),
+    ("GET", "/api/projects/{project_id}/data"): (MANAGERS, fixed("/api/projects/{p}/data")),
+    ("POST", "/api/projects/{project_id}/data"): (
+        MANAGERS,
+        lambda world, role: (f"/api/projects/{world.bare_project_id}/data", {"dataset_id": world.dataset_id}),
+    ),
+    ("PUT", "/api/projects/{project_id}/data/refresh-schedule"): (
+        MANAGERS,
+        fixed("/api/projects/{p}/data/refresh-schedule", {"enabled": True, "interval_seconds": 3600}),
+    ),
+    ("POST", "/api/projects/{project_id}/data/refresh"): (MANAGERS, fixed("/api/projects/{p}/data/refresh")),
+    ("GET", "/api/items/{item_id}/content"): (
+        IN_PROJECT,
+        lambda world, role: (f"/api/items/{world.item_id}/content", None),
+    ),
+    ("GET", "/api/items/{item_id}/thumbnail"): (
+        IN_PROJECT,
+        lambda world, role: (f"/api/items/{world.item_id}/thumbnail", None),
+    ),
     ("POST", "/api/jobs/system-check"): (
         ADMIN,
         fixed("/api/jobs/system-check", {"steps": 1, "step_seconds": 0}),
@@ -128,7 +170,10 @@ def test_the_matrix_covers_every_route(settings: Settings) -> None:
 
 
 @pytest.fixture
-def world(db: Database) -> World:
+def world(db: Database, settings: Settings) -> World:
+    store_root = settings.data_dir / "datastores" / "matrix"
+    store_root.mkdir(parents=True)
+    Image.new("RGB", (64, 48), (10, 120, 200)).save(store_root / "one.jpg", "JPEG")
     with db.write() as session:
         users = {
             "member": make_user(session, "member"),
@@ -151,6 +196,20 @@ def world(db: Database) -> World:
             for status in (JobStatus.running, JobStatus.failed)
         ]
         session.add_all(jobs)
+        bare = make_project(
+            session,
+            users["owner"],
+            members={users[role]: ProjectRole(role) for role in ("labeler", "reviewer", "manager")},
+        )
+        datastore = Datastore(name="matrix", kind="local", config={"root": str(store_root)})
+        session.add(datastore)
+        session.flush()
+        dataset = Dataset(name="matrix", datastore_id=datastore.id, patterns=["**"], media=Media.image)
+        session.add(dataset)
+        session.flush()
+        session.add(ProjectData(project_id=project.id, dataset_id=dataset.id, seed=1, state=DataState.ready))
+        item = Item(project_id=project.id, path="one.jpg", rank=1)
+        session.add(item)
         session.flush()
         token_ids = {
             role: session.scalars(select(ApiToken.id).where(ApiToken.user_id == users[role].id)).one()
@@ -163,6 +222,11 @@ def world(db: Database) -> World:
             tokens=tokens,
             running_job_id=jobs[0].id,
             failed_job_id=jobs[1].id,
+            bare_project_id=bare.id,
+            datastore_id=datastore.id,
+            dataset_id=dataset.id,
+            store_root=str(store_root),
+            item_id=item.id,
         )
 
 

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from tessera.cli.main import app
 from tessera.core.settings import Settings, get_settings
+from tessera.db.migrate import head_revision
 from tessera.db.session import Database
 from tests.support.polling import wait_for
 from tests.support.processes import free_port, stop, tessera_process
@@ -36,8 +37,9 @@ def _run(cli: CliRunner, *args: str, input: str | None = None, env: dict[str, st
 
 
 def test_db_upgrade_and_current(cli: CliRunner) -> None:
-    assert "revision 0001" in _run(cli, "db", "upgrade")
-    assert "current: 0001" in _run(cli, "db", "current")
+    head = head_revision()
+    assert f"revision {head}" in _run(cli, "db", "upgrade")
+    assert f"current: {head}  head: {head}" in _run(cli, "db", "current")
 
 
 def test_users_tokens_and_projects_from_the_command_line(cli: CliRunner, settings: Settings) -> None:
@@ -135,3 +137,42 @@ def _health(base: str) -> int:
         return httpx.get(f"{base}/api/health", timeout=2).status_code
     except httpx.HTTPError:
         return 0
+
+
+def test_data_comes_in_from_the_command_line_with_progress(cli: CliRunner, settings: Settings) -> None:
+    root = settings.data_dir / "datastores" / "shots"
+    for name in ("one.jpg", "two.png", "deep/three.jpeg", "skip.txt"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(b"x")
+    _run(cli, "user", "create", "ops", "--role", "creator", input="s3cret-pass\ns3cret-pass\n")
+    _run(
+        cli,
+        "project",
+        "create",
+        "--name",
+        "Shots",
+        "--task-type",
+        "object_detection",
+        "-l",
+        "car",
+        "--owner",
+        "ops",
+    )
+    assert "created datastore 1" in _run(
+        cli, "datastore", "create", "shots", "--kind", "local", "--config", json.dumps({"root": str(root)})
+    )
+    assert "created dataset 1" in _run(
+        cli, "dataset", "create", "shots", "--datastore", "1", "--media", "image"
+    )
+    project_id = json.loads(_run(cli, "project", "list", "--json").splitlines()[0])["id"]
+    attached = _run(cli, "project", "attach", str(project_id), "--dataset", "1")
+    assert "succeeded" in attached
+    assert "3 items loaded from 3 files" in attached
+    (root / "four.webp").write_bytes(b"x")
+    refreshed = _run(cli, "project", "refresh", str(project_id))
+    assert "1 new items" in refreshed
+    bad = cli.invoke(app, ["datastore", "create", "etc", "--kind", "local", "--config", '{"root": "/etc"}'])
+    assert bad.exit_code == 1
+    assert "config.root" in bad.output
+    assert "shots" in _run(cli, "datastore", "list")
+    assert "shots" in _run(cli, "dataset", "list")

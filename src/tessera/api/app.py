@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 import tessera
 from tessera.api.errors import install_error_handlers
-from tessera.api.routers import auth, health, jobs, members, projects, tokens, users
+from tessera.api.routers import auth, data, health, jobs, media, members, projects, tokens, users
 from tessera.core.settings import Settings
 from tessera.web.pages import router as pages_router
 from tessera.web.pages import static_files
@@ -24,6 +24,8 @@ ROUTERS = (
     projects.router,
     members.router,
     jobs.router,
+    data.router,
+    media.router,
 )
 
 

@@ -37,7 +37,8 @@ def watch_job(database: Database, job_id: int) -> Job:
             time.sleep(POLL_SECONDS)
 
 
-def _finish(job: Job) -> None:
+def finish_job(job: Job) -> None:
+    """Print how the job ended; exit 1 unless it succeeded."""
     colour = "green" if job.status == JobStatus.succeeded else "red"
     console.print(f"job {job.id} [{colour}]{job.status.value}[/{colour}]", highlight=False)
     if job.error:
@@ -51,7 +52,7 @@ def _finish(job: Job) -> None:
 def watch(job_id: int = typer.Argument(..., help="Job id.")) -> None:
     """Follow a job's progress until it ends (exit code 1 unless it succeeded)."""
     with runtime() as active:
-        _finish(watch_job(active.database, job_id))
+        finish_job(watch_job(active.database, job_id))
 
 
 @app.command("list")
@@ -97,7 +98,7 @@ def retry(
         with active.database.write() as session:
             retry_job(session, get_job(session, job_id))
         if watch_it:
-            _finish(watch_job(active.database, job_id))
+            finish_job(watch_job(active.database, job_id))
 
 
 @app.command("check")
@@ -114,4 +115,4 @@ def check(
                 session, kind=SYSTEM_CHECK, params={"steps": steps, "step_seconds": step_seconds}
             )
         console.print(f"started job {job.id} on the {active.runner.name} runner", highlight=False)
-        _finish(watch_job(active.database, job.id))
+        finish_job(watch_job(active.database, job.id))

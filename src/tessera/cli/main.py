@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from tessera.cli import db_commands, job_commands, project_commands, serve_commands, user_commands
+from tessera.cli import (
+    data_commands,
+    db_commands,
+    job_commands,
+    project_commands,
+    serve_commands,
+    user_commands,
+)
 
 app = typer.Typer(
     name="tessera",
@@ -17,7 +24,11 @@ app.command("serve")(serve_commands.serve)
 app.command("worker")(serve_commands.worker)
 app.add_typer(db_commands.app, name="db")
 app.add_typer(user_commands.app, name="user")
+project_commands.app.command("attach")(data_commands.attach_command)
+project_commands.app.command("refresh")(data_commands.refresh_command)
 app.add_typer(project_commands.app, name="project")
+app.add_typer(data_commands.datastores, name="datastore")
+app.add_typer(data_commands.datasets, name="dataset")
 app.add_typer(job_commands.app, name="job")
 
 if __name__ == "__main__":

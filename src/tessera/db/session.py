@@ -34,8 +34,14 @@ class Database:
         )
 
     @classmethod
-    def from_url(cls, url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 10) -> Database:
-        return cls(create_db_engine(url, busy_timeout_ms=busy_timeout_ms, pool_size=pool_size))
+    def from_url(
+        cls, url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 10, sqlite_cache_mb: int = 64
+    ) -> Database:
+        return cls(
+            create_db_engine(
+                url, busy_timeout_ms=busy_timeout_ms, pool_size=pool_size, sqlite_cache_mb=sqlite_cache_mb
+            )
+        )
 
     @contextmanager
     def write(self) -> Iterator[Session]:

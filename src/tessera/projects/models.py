@@ -40,6 +40,7 @@ TASK_TYPE_SUMMARIES: dict[TaskType, str] = {
 
 
 class ProjectStatus(StrEnum):
+    initializing = "initializing"  # its data is being loaded (ingest); then running
     running = "running"
     paused = "paused"
 

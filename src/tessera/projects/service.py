@@ -131,6 +131,8 @@ def set_label_classes(session: Session, project: Project, specs: Sequence[LabelC
 
 
 def set_project_status(session: Session, project: Project, status: ProjectStatus) -> Project:
+    if project.status == ProjectStatus.initializing:
+        raise Conflict("the project is initializing: it can be paused once its data is loaded")
     project.status = ProjectStatus(status)
     session.flush()
     return project

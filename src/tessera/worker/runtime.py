@@ -20,6 +20,7 @@ def open_database(settings: Settings) -> Database:
         settings.resolved_database_url(),
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
         pool_size=settings.database_pool_size,
+        sqlite_cache_mb=settings.sqlite_cache_mb,
     )
 
 

@@ -1,6 +1,6 @@
 """The scheduler: a thread in `tessera serve` and `tessera worker` that wakes every few seconds to fail
-jobs whose heartbeat stopped and hand waiting jobs to the runner again. Every step is an idempotent
-guarded UPDATE, so any number of processes may run it at once."""
+jobs whose heartbeat stopped, hand waiting jobs to the runner again, and start the refreshes that are
+due. Every step is a guarded UPDATE (refreshes under a lease), so any number of processes may run it."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from tessera.core.settings import Settings
 from tessera.db.session import Database
+from tessera.ingest.service import start_due_refreshes
 from tessera.jobs.service import fail_stale_jobs, resubmit_waiting_jobs
 
 log = logging.getLogger(__name__)
@@ -21,9 +22,11 @@ def run_scheduler_once(database: Database, settings: Settings) -> dict[str, list
         failed = fail_stale_jobs(session, stale_after=stale_after)
     with database.write() as session:
         resubmitted = resubmit_waiting_jobs(session, waiting_longer_than=stale_after)
+    with database.write() as session:
+        refreshing = start_due_refreshes(session, max_items=settings.max_items_per_project)
     if failed:
         log.warning("marked %d jobs failed whose heartbeat stopped: %s", len(failed), failed)
-    return {"failed": failed, "resubmitted": resubmitted}
+    return {"failed": failed, "resubmitted": resubmitted, "refreshing": refreshing}
 
 
 class Scheduler:

@@ -11,6 +11,9 @@ STAGE_MODULES: tuple[str, ...] = (
     "tessera.jobs.system_check",
     "tessera.accounts.models",
     "tessera.projects.models",
+    "tessera.ingest.models",
+    "tessera.items.models",
+    "tessera.ingest.jobs",
 )
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Annotated, Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
-from tessera.core.ids import encode_cursor
+from tessera.core.ids import MAX_ID, encode_cursor
+
+# An id inside a request body: what an id column can hold (a larger one is a 422, not a 500).
+EntityId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 ItemT = TypeVar("ItemT")
 ModelT = TypeVar("ModelT", bound=BaseModel)

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tessera.api.schemas.common import EntityId
 from tessera.projects.models import ProjectStatus, TaskType
 
 
@@ -50,7 +51,7 @@ class ProjectUpdate(BaseModel):
 
 
 class LabelClassIn(BaseModel):
-    id: int | None = Field(None, description="An existing class to keep (and rename); omit to add one.")
+    id: EntityId | None = Field(None, description="An existing class to keep (and rename); omit to add one.")
     name: str = Field(max_length=200)
 
 

@@ -4,28 +4,44 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from tessera.core.errors import Invalid
-from tessera.storage.azure_blob import AzureBlobConfig, AzureBlobCredentials, build_azure_blob
-from tessera.storage.gcs import GcsConfig, GcsCredentials, build_gcs
 from tessera.storage.local import LocalConfig, LocalCredentials, LocalDatastore, confine_root
-from tessera.storage.s3 import S3Config, S3Credentials, build_s3
 from tessera.storage.types import Datastore
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
-CONFIG_MODELS: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
-    "local": (LocalConfig, LocalCredentials),
-    "s3": (S3Config, S3Credentials),
-    "azure_blob": (AzureBlobConfig, AzureBlobCredentials),
-    "gcs": (GcsConfig, GcsCredentials),
+
+@dataclass(frozen=True)
+class Backend:
+    """Where a cloud backend lives. Its module (and its SDK: boto, the Azure SDK, gcsfs — tens of MB and
+    a second of imports) is imported the first time a datastore of that kind is built, not at start-up."""
+
+    module: str
+    config: str
+    credentials: str
+    build: str
+
+    def load(self) -> tuple[type[BaseModel], type[BaseModel], Callable[[Any, Any], Datastore]]:
+        module = importlib.import_module(self.module)
+        return getattr(module, self.config), getattr(module, self.credentials), getattr(module, self.build)
+
+
+CLOUD_BACKENDS: dict[str, Backend] = {
+    "s3": Backend("tessera.storage.s3", "S3Config", "S3Credentials", "build_s3"),
+    "azure_blob": Backend(
+        "tessera.storage.azure_blob", "AzureBlobConfig", "AzureBlobCredentials", "build_azure_blob"
+    ),
+    "gcs": Backend("tessera.storage.gcs", "GcsConfig", "GcsCredentials", "build_gcs"),
 }
-KINDS = tuple(CONFIG_MODELS)
+KINDS = ("local", *CLOUD_BACKENDS)
 
 
 def parse_model(model: type[ModelT], data: Mapping[str, Any], *, field: str) -> ModelT:
@@ -55,15 +71,12 @@ def build_datastore(
     """The datastore of `kind` ("local", "s3", "azure_blob", "gcs"). `local_roots` are the folders a local
     datastore may lie in (`Settings.resolved_local_datastore_roots()`). Nothing is contacted here: call
     `check()` to test the connection."""
-    if kind not in CONFIG_MODELS:
+    if kind not in KINDS:
         raise Invalid(f"must be one of {', '.join(KINDS)}", field="kind")
-    config_model, credentials_model = CONFIG_MODELS[kind]
+    if kind == "local":
+        parse_model(LocalCredentials, credentials or {}, field="credentials")
+        return build_local(parse_model(LocalConfig, config, field="config"), local_roots)
+    config_model, credentials_model, build = CLOUD_BACKENDS[kind].load()
     parsed_config = parse_model(config_model, config, field="config")
     parsed_credentials = parse_model(credentials_model, credentials or {}, field="credentials")
-    builders: dict[str, Callable[[Any, Any], Datastore]] = {
-        "local": lambda parsed, _: build_local(parsed, local_roots),
-        "s3": build_s3,
-        "azure_blob": build_azure_blob,
-        "gcs": build_gcs,
-    }
-    return builders[kind](parsed_config, parsed_credentials)
+    return build(parsed_config, parsed_credentials)

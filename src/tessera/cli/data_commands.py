@@ -11,6 +11,7 @@ from rich.table import Table
 from tessera.cli.common import console, runtime, shows_errors
 from tessera.cli.job_commands import finish_job, watch_job
 from tessera.core.errors import Invalid
+from tessera.db.session import Database
 from tessera.ingest.models import Media
 from tessera.ingest.service import (
     attach_dataset,
@@ -121,6 +122,13 @@ def list_datasets_command() -> None:
     console.print(table)
 
 
+def _follow(database: Database, job_id: int, project_id: int) -> None:
+    """Show the job's progress, then what the project's data now says."""
+    finish_job(watch_job(database, job_id))
+    with database.read() as session:
+        console.print(get_project_data(session, project_id).message, highlight=False)
+
+
 @shows_errors
 def attach_command(
     project_id: int = typer.Argument(..., help="Project id."),
@@ -138,9 +146,7 @@ def attach_command(
                 created_by_id=None,
             )
         if watch_it:
-            finish_job(watch_job(active.database, job.id))
-            with active.database.read() as session:
-                console.print(get_project_data(session, project_id).message, highlight=False)
+            _follow(active.database, job.id, project_id)
 
 
 @shows_errors
@@ -158,6 +164,4 @@ def refresh_command(
                 created_by_id=None,
             )
         if watch_it:
-            finish_job(watch_job(active.database, job.id))
-            with active.database.read() as session:
-                console.print(get_project_data(session, project_id).message, highlight=False)
+            _follow(active.database, job.id, project_id)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from fastapi.responses import Response
 
 from tessera.accounts.policies import authorize
 from tessera.accounts.policies.data import DatasetPolicy, DatastorePolicy, ProjectDataPolicy
 from tessera.api.deps import ActorDep, PageDep, ProjectId, SessionDep, SettingsDep
-from tessera.api.schemas.common import ERROR_RESPONSES, Page, page_of
+from tessera.api.schemas.common import ERROR_RESPONSES, Page, json_response, page_of
 from tessera.api.schemas.ingest import (
     DataAttach,
     DataJobOut,
@@ -37,11 +38,10 @@ router = APIRouter(prefix="/api", tags=["data"], responses=ERROR_RESPONSES)
 
 
 @router.get("/datastores", response_model=Page[DatastoreOut])
-def list_datastores_route(actor: ActorDep, session: SessionDep, page: PageDep) -> Page[DatastoreOut]:
+def list_datastores_route(actor: ActorDep, session: SessionDep, page: PageDep) -> Response:
     authorize(actor, DatastorePolicy.list())
-    return page_of(
-        list_datastores(session, after_id=page.position, limit=page.limit), page.limit, DatastoreOut
-    )
+    rows = list_datastores(session, after_id=page.position, limit=page.limit)
+    return json_response(page_of(rows, page.limit, DatastoreOut))
 
 
 @router.post("/datastores", response_model=DatastoreOut, status_code=201)
@@ -64,9 +64,10 @@ def create_datastore_route(
 
 
 @router.get("/datasets", response_model=Page[DatasetOut])
-def list_datasets_route(actor: ActorDep, session: SessionDep, page: PageDep) -> Page[DatasetOut]:
+def list_datasets_route(actor: ActorDep, session: SessionDep, page: PageDep) -> Response:
     authorize(actor, DatasetPolicy.list())
-    return page_of(list_datasets(session, after_id=page.position, limit=page.limit), page.limit, DatasetOut)
+    rows = list_datasets(session, after_id=page.position, limit=page.limit)
+    return json_response(page_of(rows, page.limit, DatasetOut))
 
 
 @router.post("/datasets", response_model=DatasetOut, status_code=201)

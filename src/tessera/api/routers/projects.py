@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from fastapi.responses import Response
 
 from tessera.accounts.policies import authorize
 from tessera.accounts.policies.projects import ProjectPolicy
 from tessera.api.deps import ActorDep, PageDep, ProjectId, SessionDep
-from tessera.api.schemas.common import ERROR_RESPONSES, Page, page_of
+from tessera.api.schemas.common import ERROR_RESPONSES, Page, json_response, page_of
 from tessera.api.schemas.projects import (
     InstructionsOut,
     LabelClassesSet,
@@ -42,13 +43,13 @@ def list_task_types(actor: ActorDep) -> list[TaskTypeOut]:
 
 
 @router.get("/projects", response_model=Page[ProjectOut])
-def list_projects_route(actor: ActorDep, session: SessionDep, page: PageDep) -> Page[ProjectOut]:
+def list_projects_route(actor: ActorDep, session: SessionDep, page: PageDep) -> Response:
     """The live projects you are a member of (every project, for workspace admins), by id."""
     authorize(actor, ProjectPolicy.list())
     projects = list_projects(
         session, member_id=None if actor.is_admin else actor.user.id, after_id=page.position, limit=page.limit
     )
-    return page_of(projects, page.limit, ProjectOut)
+    return json_response(page_of(projects, page.limit, ProjectOut))
 
 
 @router.post("/projects", response_model=ProjectOut, status_code=201)

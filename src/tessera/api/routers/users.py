@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from fastapi.responses import Response
 
 from tessera.accounts.policies import authorize
 from tessera.accounts.policies.users import UserPolicy
 from tessera.accounts.service import create_user, get_user, list_users, update_user
 from tessera.api.deps import ActorDep, PageDep, SessionDep, UserId
 from tessera.api.schemas.accounts import UserCreate, UserOut, UserUpdate
-from tessera.api.schemas.common import ERROR_RESPONSES, Page, page_of
+from tessera.api.schemas.common import ERROR_RESPONSES, Page, json_response, page_of
 
 router = APIRouter(prefix="/api/users", tags=["users"], responses=ERROR_RESPONSES)
 
 
 @router.get("", response_model=Page[UserOut])
-def list_users_route(actor: ActorDep, session: SessionDep, page: PageDep) -> Page[UserOut]:
+def list_users_route(actor: ActorDep, session: SessionDep, page: PageDep) -> Response:
     authorize(actor, UserPolicy.list())
     users = list_users(session, after_id=page.position, limit=page.limit)
-    return page_of(users, page.limit, UserOut)
+    return json_response(page_of(users, page.limit, UserOut))
 
 
 @router.post("", response_model=UserOut, status_code=201)

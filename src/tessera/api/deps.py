@@ -43,15 +43,19 @@ async def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
-async def get_database(request: Request) -> Database:
+def database_of(request: Request) -> Database:
     database: Database = request.app.state.runtime.database
     return database
+
+
+async def get_database(request: Request) -> Database:
+    return database_of(request)
 
 
 def get_session(request: Request) -> Iterator[Session]:
     """One transaction per request: reads use a read session, unsafe methods a write session. It commits
     before the response is sent (scope="function"), so a 2xx means the change is stored."""
-    database: Database = request.app.state.runtime.database
+    database = database_of(request)
     maker = database.read_sessions if request.method in SAFE_METHODS else database.write_sessions
     with maker() as session, session.begin():
         yield session
@@ -73,7 +77,7 @@ def get_actor(request: Request, session: SessionDep, background: BackgroundTasks
         token = find_api_token(session, secret.strip())
         if token_use_is_stale(token):
             if request.method in SAFE_METHODS:  # after the response, once this read connection is back
-                background.add_task(_record_token_use, request.app.state.runtime.database, token.id)
+                background.add_task(_record_token_use, database_of(request), token.id)
             else:  # already the writer: a second writer would wait on this one (SQLite)
                 record_api_token_use(session, token.id)
         return _active(Actor(user=get_user(session, token.user_id), session=session))

@@ -48,6 +48,14 @@ class Counts:
     items_left_out: int = 0
     listed: set[str] = field(default_factory=set)
 
+    def admit(self, room: int) -> bool:
+        """Count one more item: True if it fits under the cap, else it is counted as left out."""
+        if self.items_taken >= room:
+            self.items_left_out += 1
+            return False
+        self.items_taken += 1
+        return True
+
 
 def _plan(context: JobContext) -> Plan:
     project_id = context.project_id
@@ -118,17 +126,12 @@ def _load(
                 if entry.path in known:
                     continue
             if plan.media == Media.image:  # the common case, kept free of per-file generators
-                if counts.items_taken >= room:
-                    counts.items_left_out += 1
-                else:
-                    counts.items_taken += 1
+                if counts.admit(room):
                     writer.add(entry.path, size=entry.size)
                 continue
             for source in _sources(store, plan, entry):
-                if counts.items_taken >= room:
-                    counts.items_left_out += 1
+                if not counts.admit(room):
                     continue
-                counts.items_taken += 1
                 writer.add(
                     entry.path,
                     row_index=source.row_index,

@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from tessera.accounts.policies import authorize
 from tessera.accounts.policies.data import DatasetPolicy, DatastorePolicy, ProjectDataPolicy
 from tessera.api.deps import ActorDep, PageDep, ProjectId, SessionDep, SettingsDep
-from tessera.api.schemas.common import ERROR_RESPONSES, Page, json_response, page_of
+from tessera.api.schemas.common import ERROR_RESPONSES, Page, page_response
 from tessera.api.schemas.ingest import (
     DataAttach,
     DataJobOut,
@@ -41,7 +41,7 @@ router = APIRouter(prefix="/api", tags=["data"], responses=ERROR_RESPONSES)
 def list_datastores_route(actor: ActorDep, session: SessionDep, page: PageDep) -> Response:
     authorize(actor, DatastorePolicy.list())
     rows = list_datastores(session, after_id=page.position, limit=page.limit)
-    return json_response(page_of(rows, page.limit, DatastoreOut))
+    return page_response(rows, page.limit, DatastoreOut)
 
 
 @router.post("/datastores", response_model=DatastoreOut, status_code=201)
@@ -67,7 +67,7 @@ def create_datastore_route(
 def list_datasets_route(actor: ActorDep, session: SessionDep, page: PageDep) -> Response:
     authorize(actor, DatasetPolicy.list())
     rows = list_datasets(session, after_id=page.position, limit=page.limit)
-    return json_response(page_of(rows, page.limit, DatasetOut))
+    return page_response(rows, page.limit, DatasetOut)
 
 
 @router.post("/datasets", response_model=DatasetOut, status_code=201)

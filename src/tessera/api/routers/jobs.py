@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from tessera.accounts.policies import authorize
 from tessera.accounts.policies.jobs import JobPolicy
 from tessera.api.deps import ActorDep, JobId, PageDep, ProjectId, SessionDep
-from tessera.api.schemas.common import ERROR_RESPONSES, Page, json_response, page_of
+from tessera.api.schemas.common import ERROR_RESPONSES, Page, page_response
 from tessera.api.schemas.jobs import JobOut, SystemCheckCreate
 from tessera.jobs.service import cancel_job, create_job, get_job, list_jobs
 from tessera.jobs.service import retry_job as retry_job_service
@@ -25,7 +25,7 @@ def list_workspace_jobs(actor: ActorDep, session: SessionDep, page: PageDep) -> 
     jobs = list_jobs(
         session, project_id=None, every_project=True, before_id=page.position or None, limit=page.limit
     )
-    return json_response(page_of(jobs, page.limit, JobOut))
+    return page_response(jobs, page.limit, JobOut)
 
 
 @router.get("/projects/{project_id}/jobs", response_model=Page[JobOut])
@@ -34,7 +34,7 @@ def list_project_jobs(project_id: ProjectId, actor: ActorDep, session: SessionDe
     project = get_project(session, project_id)
     authorize(actor, JobPolicy.read(project.id))
     jobs = list_jobs(session, project_id=project.id, before_id=page.position or None, limit=page.limit)
-    return json_response(page_of(jobs, page.limit, JobOut))
+    return page_response(jobs, page.limit, JobOut)
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut)

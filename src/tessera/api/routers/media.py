@@ -23,6 +23,13 @@ RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 CACHING = "private, max-age=3600"
 
 
+def _not_modified(request: Request, etag: str, headers: dict[str, str]) -> Response | None:
+    """304 when the client already holds this version."""
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return None
+
+
 def _stream(handle: IO[bytes], start: int, length: int) -> Iterator[bytes]:
     try:
         handle.seek(start)
@@ -69,14 +76,14 @@ def read_item_content(
     authorize(actor, ItemPolicy.read(item.project_id))
     if item.text is not None:
         etag = f'"{text_version(item.text)}"'
-        if request.headers.get("if-none-match") == etag:
-            return Response(status_code=304, headers={"ETag": etag})
-        return Response(item.text, media_type="text/plain; charset=utf-8", headers={"ETag": etag})
+        return _not_modified(request, etag, {"ETag": etag}) or Response(
+            item.text, media_type="text/plain; charset=utf-8", headers={"ETag": etag}
+        )
     located = locate_item_file(session, database, settings, item)
     etag, size = f'"{located.version}"', located.entry.size
     headers = {"ETag": etag, "Accept-Ranges": "bytes", "Cache-Control": CACHING}
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
+    if (unchanged := _not_modified(request, etag, headers)) is not None:
+        return unchanged
     try:
         wanted = _byte_range(range_header, size)
     except ValueError:
@@ -112,7 +119,7 @@ def read_item_thumbnail(
     located = locate_item_file(session, database, settings, item)
     etag = f'"{located.version}-{size}"'
     headers = {"ETag": etag, "Cache-Control": CACHING}
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
+    if (unchanged := _not_modified(request, etag, headers)) is not None:
+        return unchanged
     data = item_thumbnail(database, settings, item, located, size)
     return Response(data, media_type="image/jpeg", headers=headers)

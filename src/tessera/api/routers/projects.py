@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from tessera.accounts.policies import authorize
 from tessera.accounts.policies.projects import ProjectPolicy
 from tessera.api.deps import ActorDep, PageDep, ProjectId, SessionDep
-from tessera.api.schemas.common import ERROR_RESPONSES, Page, json_response, page_of
+from tessera.api.schemas.common import ERROR_RESPONSES, Page, page_response
 from tessera.api.schemas.projects import (
     InstructionsOut,
     LabelClassesSet,
@@ -49,7 +49,7 @@ def list_projects_route(actor: ActorDep, session: SessionDep, page: PageDep) -> 
     projects = list_projects(
         session, member_id=None if actor.is_admin else actor.user.id, after_id=page.position, limit=page.limit
     )
-    return json_response(page_of(projects, page.limit, ProjectOut))
+    return page_response(projects, page.limit, ProjectOut)
 
 
 @router.post("/projects", response_model=ProjectOut, status_code=201)

@@ -10,7 +10,7 @@ from tessera.accounts.policies.users import UserPolicy
 from tessera.accounts.service import create_user, get_user, list_users, update_user
 from tessera.api.deps import ActorDep, PageDep, SessionDep, UserId
 from tessera.api.schemas.accounts import UserCreate, UserOut, UserUpdate
-from tessera.api.schemas.common import ERROR_RESPONSES, Page, json_response, page_of
+from tessera.api.schemas.common import ERROR_RESPONSES, Page, page_response
 
 router = APIRouter(prefix="/api/users", tags=["users"], responses=ERROR_RESPONSES)
 
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api/users", tags=["users"], responses=ERROR_RESPONSE
 def list_users_route(actor: ActorDep, session: SessionDep, page: PageDep) -> Response:
     authorize(actor, UserPolicy.list())
     users = list_users(session, after_id=page.position, limit=page.limit)
-    return json_response(page_of(users, page.limit, UserOut))
+    return page_response(users, page.limit, UserOut)
 
 
 @router.post("", response_model=UserOut, status_code=201)

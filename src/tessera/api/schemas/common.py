@@ -26,19 +26,15 @@ class Page(BaseModel, Generic[ItemT]):
     next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page; null on the last.")
 
 
-def page_of(rows: Sequence[Any], limit: int, item_type: type[ModelT]) -> Page[ModelT]:
-    """A page of `rows` (fetched in id order, at most `limit`), with a cursor when it is full. The page is
-    built as the concrete `Page[item_type]`, so FastAPI does not validate every item a second time."""
+def page_response(rows: Sequence[Any], limit: int, item_type: type[ModelT]) -> Response:
+    """A page of `rows` (fetched in id order, at most `limit`) as JSON, with a cursor when it is full.
+    Serialized once, by pydantic, as the concrete `Page[item_type]`: returning the model instead would
+    have FastAPI dump it to a dict and validate that again against the route's response model."""
     cursor = encode_cursor(rows[-1].id) if len(rows) == limit and rows else None
-    return Page[item_type](  # type: ignore[valid-type]
+    page = Page[item_type](  # type: ignore[valid-type]
         items=[item_type.model_validate(row) for row in rows], next_cursor=cursor
     )
-
-
-def json_response(model: BaseModel, status_code: int = 200) -> Response:
-    """The model serialized once, by pydantic, straight to JSON: FastAPI would otherwise dump it to a dict
-    and validate that again against the route's response model (twice the work on long lists)."""
-    return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
+    return Response(page.model_dump_json(), media_type="application/json")
 
 
 class ErrorItem(BaseModel):

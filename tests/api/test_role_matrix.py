@@ -19,7 +19,8 @@ from tessera.accounts.models import ApiToken, ProjectRole, WorkspaceRole
 from tessera.api.app import create_app
 from tessera.core.settings import Settings
 from tessera.db.session import Database
-from tessera.ingest.models import Dataset, DataState, Datastore, Media, ProjectData
+from tessera.ingest.models import Dataset, DatasetVersion, DataState, Datastore, Media, ProjectData
+from tessera.ingest.uploads import create_upload_dataset
 from tessera.items.models import Item
 from tessera.jobs.models import Job, JobStatus
 from tests.support.factories import PASSWORD, bearer, make_project, make_token, make_user
@@ -48,9 +49,17 @@ class World:
     dataset_id: int
     store_root: str
     item_id: int
+    upload_dataset_id: int
 
 
-Body = dict[str, Any] | None
+@dataclass(frozen=True)
+class Upload:
+    """A multipart/form-data body of these (name, bytes) files."""
+
+    files: list[tuple[str, bytes]]
+
+
+Body = dict[str, Any] | Upload | None
 Request = Callable[[World, str], tuple[str, Body]]
 
 
@@ -136,6 +145,17 @@ MATRIX: dict[tuple[str, str], tuple[frozenset[str], Request]] = {
             {"name": "new", "datastore_id": world.datastore_id, "patterns": ["**"], "media": "image"},
         ),
     ),
+    ("POST", "/api/datasets/uploads"): (
+        frozenset({"creator", "admin"}),
+        fixed("/api/datasets/uploads", {"name": "new uploads", "media": "image"}),
+    ),
+    ("POST", "/api/datasets/{dataset_id}/files"): (
+        frozenset({"creator", "admin"}),
+        lambda world, role: (
+            f"/api/datasets/{world.upload_dataset_id}/files",
+            Upload([("one.jpg", b"x"), ("sub/two.png", b"y")]),
+        ),
+    ),
     ("GET", "/api/projects/{project_id}/data"): (MANAGERS, fixed("/api/projects/{p}/data")),
     ("POST", "/api/projects/{project_id}/data"): (
         MANAGERS,
@@ -146,6 +166,15 @@ MATRIX: dict[tuple[str, str], tuple[frozenset[str], Request]] = {
         fixed("/api/projects/{p}/data/refresh-schedule", {"enabled": True, "interval_seconds": 3600}),
     ),
     ("POST", "/api/projects/{project_id}/data/refresh"): (MANAGERS, fixed("/api/projects/{p}/data/refresh")),
+    ("GET", "/api/projects/{project_id}/data/versions"): (MANAGERS, fixed("/api/projects/{p}/data/versions")),
+    ("GET", "/api/projects/{project_id}/data/versions/{number}/items"): (
+        MANAGERS,
+        fixed("/api/projects/{p}/data/versions/1/items"),
+    ),
+    ("POST", "/api/projects/{project_id}/data/removals"): (
+        MANAGERS,
+        fixed("/api/projects/{p}/data/removals", {"paths": ["one.jpg"]}),
+    ),
     ("GET", "/api/items/{item_id}/content"): (
         IN_PROJECT,
         lambda world, role: (f"/api/items/{world.item_id}/content", None),
@@ -208,7 +237,20 @@ def world(db: Database, settings: Settings) -> World:
         session.add(dataset)
         session.flush()
         session.add(ProjectData(project_id=project.id, dataset_id=dataset.id, seed=1, state=DataState.ready))
-        item = Item(project_id=project.id, path="one.jpg", rank=1)
+        uploads = create_upload_dataset(
+            session,
+            settings=settings,
+            name="uploads",
+            media=Media.image,
+            text_column=None,
+            created_by_id=None,
+        )
+        version = DatasetVersion(
+            dataset_id=dataset.id, project_id=project.id, number=1, reason="initialization"
+        )
+        session.add(version)
+        session.flush()
+        item = Item(project_id=project.id, path="one.jpg", rank=1, dataset_version_id=version.id)
         session.add(item)
         session.flush()
         token_ids = {
@@ -227,6 +269,7 @@ def world(db: Database, settings: Settings) -> World:
             dataset_id=dataset.id,
             store_root=str(store_root),
             item_id=item.id,
+            upload_dataset_id=uploads.id,
         )
 
 
@@ -238,7 +281,11 @@ def test_route_allows_exactly_its_roles(
     allowed, build = MATRIX[route]
     path, body = build(world, role)
     headers = bearer(world.tokens[role]) if role != "anonymous" else {}
-    response = client.request(route[0], path, json=body, headers=headers)
+    if isinstance(body, Upload):
+        files = [("files", (name, data, "application/octet-stream")) for name, data in body.files]
+        response = client.request(route[0], path, files=files, headers=headers)
+    else:
+        response = client.request(route[0], path, json=body, headers=headers)
     if role in allowed:
         assert 200 <= response.status_code < 300, (
             f"{role} should be allowed: {response.status_code} {response.text}"

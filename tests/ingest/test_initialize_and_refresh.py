@@ -7,139 +7,66 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from tessera.accounts.models import WorkspaceRole
 from tessera.api.app import create_app
 from tessera.core import clock
 from tessera.core.settings import Settings
 from tessera.db.session import Database
 from tessera.ingest.models import ProjectData
-from tessera.items.models import Item, ItemHealth
+from tessera.items.models import ItemHealth, ItemOrder
 from tessera.worker.runtime import Runtime
 from tessera.worker.scheduler import run_scheduler_once
-from tests.support.factories import bearer, make_token, make_user
-from tests.support.polling import wait_for
+from tests.support.data_api import (
+    attach,
+    job_done,
+    make_dataset,
+    make_project_via_api,
+    ok,
+    project_items,
+)
 
 Headers = dict[str, str]
-
-
-@pytest.fixture
-def root(settings: Settings) -> Path:
-    folder = settings.data_dir / "datastores" / "photos"
-    for name in ("a.jpg", "b.PNG", "sub/c.jpeg", "sub/deeper/d.webp", "notes.txt", "sub/readme.md"):
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_bytes(b"not really an image")
-    return folder
-
-
-@pytest.fixture
-def admin(db: Database) -> Headers:
-    with db.write() as session:
-        return bearer(make_token(session, make_user(session, "boss", role=WorkspaceRole.admin)))
-
-
-def _ok(response: Any, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    return dict(response.json())
-
-
-def _dataset(
-    client: TestClient,
-    admin: Headers,
-    root: Path,
-    *,
-    media: str = "image",
-    patterns: list[str] | None = None,
-    text_column: str | None = None,
-    name: str = "photos",
-) -> int:
-    store = _ok(
-        client.post(
-            "/api/datastores",
-            json={"name": f"{name} store", "kind": "local", "config": {"root": str(root)}},
-            headers=admin,
-        ),
-        201,
-    )
-    dataset = _ok(
-        client.post(
-            "/api/datasets",
-            json={
-                "name": name,
-                "datastore_id": store["id"],
-                "media": media,
-                "patterns": patterns or ["**"],
-                "text_column": text_column,
-            },
-            headers=admin,
-        ),
-        201,
-    )
-    return int(dataset["id"])
-
-
-def _project(client: TestClient, admin: Headers, task_type: str = "image_classification_multiclass") -> int:
-    body = {"name": f"P {task_type}", "task_type": task_type, "label_classes": ["a", "b"]}
-    return int(_ok(client.post("/api/projects", json=body, headers=admin), 201)["id"])
-
-
-def _job_done(client: TestClient, admin: Headers, job_id: int) -> dict[str, Any]:
-    return wait_for(
-        lambda: _ok(client.get(f"/api/jobs/{job_id}", headers=admin)),
-        lambda job: job["status"] in ("succeeded", "failed"),
-        what=f"job {job_id}",
-    )
-
-
-def _attach(client: TestClient, admin: Headers, project_id: int, dataset_id: int) -> dict[str, Any]:
-    started = _ok(
-        client.post(f"/api/projects/{project_id}/data", json={"dataset_id": dataset_id}, headers=admin), 202
-    )
-    assert started["data"]["state"] == "initializing"
-    job = _job_done(client, admin, started["job"]["id"])
-    assert job["status"] == "succeeded", job["error"]
-    return _ok(client.get(f"/api/projects/{project_id}/data", headers=admin))
-
-
-def _items(db: Database, project_id: int) -> list[Item]:
-    with db.read() as session:
-        return list(session.scalars(select(Item).where(Item.project_id == project_id).order_by(Item.path)))
 
 
 def test_a_project_is_initialized_from_a_folder(
     client: TestClient, admin: Headers, root: Path, db: Database
 ) -> None:
-    dataset_id = _dataset(client, admin, root)
-    project_id = _project(client, admin)
-    data = _attach(client, admin, project_id, dataset_id)
+    dataset_id = make_dataset(client, admin, root)
+    project_id = make_project_via_api(client, admin)
+    data = attach(client, admin, project_id, dataset_id)
     assert (data["state"], data["files_found"], data["items_loaded"], data["items_left_out"]) == (
         "ready",
         4,
         4,
         0,
     )
-    assert _ok(client.get(f"/api/projects/{project_id}", headers=admin))["status"] == "running"
-    items = _items(db, project_id)
+    assert ok(client.get(f"/api/projects/{project_id}", headers=admin))["status"] == "running"
+    items = project_items(db, project_id)
     assert [item.path for item in items] == ["a.jpg", "b.PNG", "sub/c.jpeg", "sub/deeper/d.webp"]
     assert len({item.rank for item in items}) == 4
-    assert all(item.health == ItemHealth.ok and item.size == 19 for item in items)
+    # A local folder is listed without a stat per file: sizes come from object stores' listings only.
+    assert all(item.health == ItemHealth.ok and item.size is None for item in items)
+    with db.read() as session:
+        order = session.execute(
+            select(ItemOrder.rank, ItemOrder.item_id).where(ItemOrder.project_id == project_id)
+        ).all()
+    assert sorted(order) == sorted((item.rank, item.id) for item in items)
 
 
 def test_the_dataset_cannot_change_and_must_fit_the_task_type(
     client: TestClient, admin: Headers, root: Path
 ) -> None:
-    images = _dataset(client, admin, root)
-    texts = _dataset(client, admin, root, media="text", name="texts")
-    project_id = _project(client, admin)
+    images = make_dataset(client, admin, root)
+    texts = make_dataset(client, admin, root, media="text", name="texts")
+    project_id = make_project_via_api(client, admin)
     mismatch = client.post(f"/api/projects/{project_id}/data", json={"dataset_id": texts}, headers=admin)
     assert mismatch.status_code == 422
     assert mismatch.json()["details"]["errors"][0]["field"] == "dataset_id"
-    _attach(client, admin, project_id, images)
+    attach(client, admin, project_id, images)
     again = client.post(f"/api/projects/{project_id}/data", json={"dataset_id": images}, headers=admin)
     assert again.status_code == 409
 
@@ -147,8 +74,8 @@ def test_the_dataset_cannot_change_and_must_fit_the_task_type(
 def test_a_pattern_that_matches_nothing_reports_zero_and_where_it_looked(
     client: TestClient, admin: Headers, root: Path
 ) -> None:
-    dataset_id = _dataset(client, admin, root, patterns=["nothing-here/**"])
-    data = _attach(client, admin, _project(client, admin), dataset_id)
+    dataset_id = make_dataset(client, admin, root, patterns=["nothing-here/**"])
+    data = attach(client, admin, make_project_via_api(client, admin), dataset_id)
     assert (data["state"], data["files_found"], data["items_loaded"]) == ("ready", 0, 0)
     assert "no file matched" in data["message"]
     assert "nothing-here/**" in data["searched"]
@@ -165,14 +92,14 @@ def capped_client(runtime: Runtime, settings: Settings) -> Iterator[TestClient]:
 def test_items_past_the_cap_are_left_out_and_counted(
     capped_client: TestClient, admin: Headers, root: Path, db: Database
 ) -> None:
-    dataset_id = _dataset(capped_client, admin, root)
-    project_id = _project(capped_client, admin)
-    data = _attach(capped_client, admin, project_id, dataset_id)
+    dataset_id = make_dataset(capped_client, admin, root)
+    project_id = make_project_via_api(capped_client, admin)
+    data = attach(capped_client, admin, project_id, dataset_id)
     assert (data["files_found"], data["items_loaded"], data["items_left_out"]) == (4, 3, 1)
     (root / "new.jpg").write_bytes(b"x")
-    job = _ok(capped_client.post(f"/api/projects/{project_id}/data/refresh", headers=admin), 202)
-    assert _job_done(capped_client, admin, job["id"])["result"]["items_added"] == 0
-    assert len(_items(db, project_id)) == 3
+    job = ok(capped_client.post(f"/api/projects/{project_id}/data/refresh", headers=admin), 202)
+    assert job_done(capped_client, admin, job["id"])["result"]["items_added"] == 0
+    assert len(project_items(db, project_id)) == 3
 
 
 def test_text_is_read_per_file_and_per_row_and_bad_bytes_are_flagged(
@@ -185,11 +112,11 @@ def test_text_is_read_per_file_and_per_row_and_bad_bytes_are_flagged(
     (folder / "rows.csv").write_text('id,body\n1,first row\n2,"second, with comma"\n', encoding="utf-8")
     (folder / "lines.jsonl").write_text('{"body": "line one"}\n\n{"body": "line two"}\n', encoding="utf-8")
     (folder / "nobody.csv").write_text("id,other\n1,x\n", encoding="utf-8")
-    dataset_id = _dataset(client, admin, folder, media="text", text_column="body", name="texts")
-    project_id = _project(client, admin, "text_classification_multiclass")
-    data = _attach(client, admin, project_id, dataset_id)
+    dataset_id = make_dataset(client, admin, folder, media="text", text_column="body", name="texts")
+    project_id = make_project_via_api(client, admin, "text_classification_multiclass")
+    data = attach(client, admin, project_id, dataset_id)
     assert data["items_loaded"] == 7
-    items = {(item.path, item.row_index): item for item in _items(db, project_id)}
+    items = {(item.path, item.row_index): item for item in project_items(db, project_id)}
     assert items[("one.txt", 0)].text == "A whole file is one item."
     assert items[("rows.csv", 2)].text == "second, with comma"
     assert items[("lines.jsonl", 3)].text == "line two"
@@ -204,18 +131,18 @@ def test_text_is_read_per_file_and_per_row_and_bad_bytes_are_flagged(
 def test_a_refresh_adds_new_files_and_marks_vanished_ones_missing(
     client: TestClient, admin: Headers, root: Path, db: Database
 ) -> None:
-    project_id = _project(client, admin)
-    _attach(client, admin, project_id, _dataset(client, admin, root))
+    project_id = make_project_via_api(client, admin)
+    attach(client, admin, project_id, make_dataset(client, admin, root))
     (root / "a.jpg").unlink()
     (root / "fresh.jpg").write_bytes(b"new")
     (root / "sub" / "fresh.gif").write_bytes(b"new")
-    job = _ok(client.post(f"/api/projects/{project_id}/data/refresh", headers=admin), 202)
-    result = _job_done(client, admin, job["id"])["result"]
+    job = ok(client.post(f"/api/projects/{project_id}/data/refresh", headers=admin), 202)
+    result = job_done(client, admin, job["id"])["result"]
     assert (result["items_added"], result["items_missing"]) == (2, 1)
-    data = _ok(client.get(f"/api/projects/{project_id}/data", headers=admin))
+    data = ok(client.get(f"/api/projects/{project_id}/data", headers=admin))
     assert (data["items_loaded"], data["last_refresh_added"]) == (6, 2)
     assert data["last_refresh_at"] is not None
-    missing = [item for item in _items(db, project_id) if item.health == ItemHealth.missing]
+    missing = [item for item in project_items(db, project_id) if item.health == ItemHealth.missing]
     assert [item.path for item in missing] == ["a.jpg"]
     assert "not in the datastore" in (missing[0].health_reason or "")
 
@@ -223,10 +150,10 @@ def test_a_refresh_adds_new_files_and_marks_vanished_ones_missing(
 def test_a_refresh_never_runs_twice_at_once(
     client: TestClient, admin: Headers, root: Path, settings: Settings, runtime: Runtime
 ) -> None:
-    project_id = _project(client, admin)
-    _attach(client, admin, project_id, _dataset(client, admin, root))
+    project_id = make_project_via_api(client, admin)
+    attach(client, admin, project_id, make_dataset(client, admin, root))
     schedule = {"enabled": True, "interval_seconds": 60}
-    _ok(client.put(f"/api/projects/{project_id}/data/refresh-schedule", json=schedule, headers=admin))
+    ok(client.put(f"/api/projects/{project_id}/data/refresh-schedule", json=schedule, headers=admin))
     with runtime.database.write() as session:  # created an hour ago: due
         session.execute(update(ProjectData).values(created_at=clock.now() - timedelta(hours=1)))
     first = run_scheduler_once(runtime.database, settings)["refreshing"]

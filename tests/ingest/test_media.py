@@ -12,11 +12,10 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import select
 
-from tessera.accounts.models import WorkspaceRole
 from tessera.core.settings import Settings
 from tessera.db.session import Database
 from tessera.items.models import Item, ItemHealth
-from tests.ingest.test_initialize_and_refresh import _attach, _dataset, _project
+from tests.support.data_api import attach, make_dataset, make_project_via_api
 from tests.support.factories import bearer, make_token, make_user
 
 Headers = dict[str, str]
@@ -32,12 +31,6 @@ def jpeg_bytes(width: int, height: int) -> bytes:
 
 
 @pytest.fixture
-def admin(db: Database) -> Headers:
-    with db.write() as session:
-        return bearer(make_token(session, make_user(session, "viewer", role=WorkspaceRole.admin)))
-
-
-@pytest.fixture
 def items(client: TestClient, admin: Headers, settings: Settings, db: Database) -> dict[str, Any]:
     root = settings.data_dir / "datastores" / "media"
     root.mkdir(parents=True)
@@ -46,8 +39,8 @@ def items(client: TestClient, admin: Headers, settings: Settings, db: Database) 
     Image.new("RGB", (40, 30), (200, 10, 10)).save(image, "PNG")
     (root / "small.png").write_bytes(image.getvalue())
     (root / "broken.jpg").write_bytes(b"this is not a JPEG at all")
-    project_id = _project(client, admin)
-    _attach(client, admin, project_id, _dataset(client, admin, root))
+    project_id = make_project_via_api(client, admin)
+    attach(client, admin, project_id, make_dataset(client, admin, root))
     with db.read() as session:
         rows = session.scalars(select(Item).where(Item.project_id == project_id)).all()
         return {"root": root, "project_id": project_id, **{item.path: item.id for item in rows}}

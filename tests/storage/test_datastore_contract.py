@@ -1,5 +1,5 @@
 """One behaviour on every backend (local folder, S3 on moto, Azure Blob on Azurite): listing with globs,
-stat, ranged reads, writes that are all or nothing, and paths that cannot leave the root."""
+stat, ranged reads, writes that are all or nothing, removal, and paths that cannot leave the root."""
 
 from __future__ import annotations
 
@@ -175,6 +175,15 @@ def test_a_failed_write_leaves_nothing_behind(store: Datastore) -> None:
         assert handle.read() == b"new content"
 
 
+def test_remove_deletes_a_file_and_a_missing_one_is_no_error(store: Datastore) -> None:
+    store.write("uploads/gone.bin", b"soon gone")
+    store.remove("uploads/gone.bin")
+    with pytest.raises(NotFound):
+        store.stat("uploads/gone.bin")
+    store.remove("uploads/gone.bin")
+    assert listed(store, "uploads/**") == []
+
+
 @pytest.mark.parametrize("path", UNSAFE_PATHS)
 def test_unsafe_paths_are_refused_before_anything_is_read(store: Datastore, path: str) -> None:
     with pytest.raises(Invalid) as caught:
@@ -184,6 +193,8 @@ def test_unsafe_paths_are_refused_before_anything_is_read(store: Datastore, path
         store.open(path)
     with pytest.raises(Invalid):
         store.write(path, b"nope")
+    with pytest.raises(Invalid):
+        store.remove(path)
 
 
 def test_check_passes_on_a_good_datastore(store: Datastore) -> None:

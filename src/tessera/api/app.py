@@ -10,7 +10,19 @@ from fastapi import FastAPI
 
 import tessera
 from tessera.api.errors import install_error_handlers
-from tessera.api.routers import auth, data, health, jobs, media, members, projects, tokens, users
+from tessera.api.routers import (
+    auth,
+    data,
+    health,
+    jobs,
+    media,
+    members,
+    projects,
+    tokens,
+    uploads,
+    users,
+    versions,
+)
 from tessera.core.settings import Settings
 from tessera.web.pages import router as pages_router
 from tessera.web.pages import static_files
@@ -25,6 +37,8 @@ ROUTERS = (
     members.router,
     jobs.router,
     data.router,
+    uploads.router,
+    versions.router,
     media.router,
 )
 

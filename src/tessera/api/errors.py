@@ -10,7 +10,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tessera.core.errors import Conflict, Forbidden, Invalid, NotFound, TesseraError, Unauthenticated
+from tessera.core.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    TesseraError,
+    TooLarge,
+    Unauthenticated,
+)
 from tessera.storage import StorageError, StorageProblem
 
 log = logging.getLogger(__name__)
@@ -21,6 +29,7 @@ STATUS_BY_ERROR: dict[type[TesseraError], int] = {
     Invalid: 422,
     Unauthenticated: 401,
     Forbidden: 403,
+    TooLarge: 413,
 }
 
 

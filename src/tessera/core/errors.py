@@ -45,3 +45,13 @@ class Unauthenticated(TesseraError):
 
 class Forbidden(TesseraError):
     code = "forbidden"
+
+
+class TooLarge(TesseraError):
+    """More data than a limit allows; `limit_bytes` (in details too) is the limit."""
+
+    code = "too_large"
+
+    def __init__(self, message: str, *, limit_bytes: int, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message, details={**(details or {}), "limit_bytes": limit_bytes})
+        self.limit_bytes = limit_bytes

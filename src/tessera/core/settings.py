@@ -110,7 +110,36 @@ class Settings(BaseSettings):
         default_factory=list,
         description=(
             "Folders on the server under which local-folder datastores may be rooted (JSON list). "
-            "Empty: only `<data_dir>/datastores`."
+            "Empty: only `<data_dir>/datastores`. The default upload folder is always allowed."
+        ),
+    )
+
+    upload_datastore: str = Field(
+        "uploads",
+        min_length=1,
+        max_length=200,
+        description=(
+            "Name of the default datastore, where files uploaded from the browser or `tessera dataset "
+            "upload` are written (each upload dataset in its own folder). If no datastore has this name, "
+            "a local folder `<data_dir>/datastores/uploads` is made the default on the first use; name an "
+            "object-store datastore here when several servers share the uploads."
+        ),
+    )
+    max_upload_bytes: int = Field(
+        1024**3,
+        ge=1,
+        description=(
+            "Largest file an upload takes, in bytes (API and CLI). A larger one is refused with 413 and "
+            "nothing of its upload is kept."
+        ),
+    )
+    max_upload_request_bytes: int = Field(
+        4 * 1024**3,
+        ge=1,
+        description=(
+            "Largest upload request (all its files, as sent), in bytes: a request whose Content-Length is "
+            "larger is refused with 413 before it is read, one without stops when it passes it. Never less "
+            "than `max_upload_bytes` plus 1 MiB."
         ),
     )
 
@@ -120,7 +149,18 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'tessera.db').resolve()}"
 
     def resolved_local_datastore_roots(self) -> list[Path]:
-        return list(self.local_datastore_roots) or [self.data_dir / "datastores"]
+        """Where local datastores may lie; the default upload folder always may."""
+        if not self.local_datastore_roots:
+            return [self.data_dir / "datastores"]
+        return [*self.local_datastore_roots, self.upload_folder()]
+
+    def upload_folder(self) -> Path:
+        """The folder of the default datastore when it is made on first use (absolute)."""
+        return (self.data_dir / "datastores" / "uploads").resolve()
+
+    def upload_request_limit(self) -> int:
+        """Largest upload request, in bytes: room for at least one file of the largest size."""
+        return max(self.max_upload_request_bytes, self.max_upload_bytes + 1024**2)
 
     def resolved_public_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")

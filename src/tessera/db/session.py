@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from tessera.db.engine import WRITE_OPTION, create_db_engine
+from tessera.db.engine import BULK_OPTION, WRITE_OPTION, create_db_engine
 
 _AFTER_COMMIT_KEY = "tessera_after_commit"
 log = logging.getLogger(__name__)
@@ -32,6 +32,11 @@ class Database:
         self.write_sessions = sessionmaker(
             bind=engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False, info=self.info
         )
+        self.bulk_sessions = sessionmaker(
+            bind=engine.execution_options(**{WRITE_OPTION: True, BULK_OPTION: True}),
+            expire_on_commit=False,
+            info=self.info,
+        )
 
     @classmethod
     def from_url(
@@ -47,6 +52,13 @@ class Database:
     def write(self) -> Iterator[Session]:
         """One write transaction: commits on success, rolls back on any error."""
         with self.write_sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def bulk_write(self) -> Iterator[Session]:
+        """A write transaction for a bulk load whose rows refer only to parent rows the caller has just
+        read: on SQLite it skips the per-row foreign key checks (see `BULK_OPTION`)."""
+        with self.bulk_sessions() as session, session.begin():
             yield session
 
     @contextmanager

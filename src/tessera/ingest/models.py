@@ -49,7 +49,9 @@ class Dataset(Base):
 
 
 class DatasetVersion(Base):
-    """A frozen listing: the files a project took from the dataset at one time (its items point here)."""
+    """A frozen listing of what a project took from its dataset: version N holds the items added by
+    versions 1..N and not removed by any of them. Items point at the version that added them and, once
+    taken out, at the version that removed them; so removing data is a new version, never an edit."""
 
     __tablename__ = "dataset_versions"
     __table_args__ = (UniqueConstraint("dataset_id", "project_id", "number"),)
@@ -58,8 +60,9 @@ class DatasetVersion(Base):
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     number: Mapped[int] = mapped_column(Integer)
-    reason: Mapped[str] = mapped_column(String(40))  # initialization, refresh
-    files_added: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str] = mapped_column(String(40))  # initialization, refresh, removal
+    files_added: Mapped[int] = mapped_column(Integer, default=0)  # items, strictly (a .csv row is one)
+    files_removed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
 

@@ -59,14 +59,19 @@ def create_datastore(
     return row
 
 
+def datastore_credentials(row: Datastore, settings: Settings) -> dict[str, Any] | None:
+    """The datastore's credentials, decrypted (for building it here or in a listing process)."""
+    if not row.credentials_ciphertext:
+        return None
+    return dict(decrypt_credentials(row.credentials_ciphertext, secret=read_secret_key(settings)))
+
+
 def open_datastore(row: Datastore, settings: Settings) -> Store:
-    credentials = (
-        decrypt_credentials(row.credentials_ciphertext, secret=read_secret_key(settings))
-        if row.credentials_ciphertext
-        else None
-    )
     return build_datastore(
-        row.kind, row.config, credentials, local_roots=settings.resolved_local_datastore_roots()
+        row.kind,
+        row.config,
+        datastore_credentials(row, settings),
+        local_roots=settings.resolved_local_datastore_roots(),
     )
 
 

@@ -41,6 +41,11 @@ def takes(media: Media, path: str) -> bool:
     return extension(path) in (IMAGE_EXTENSIONS if media == Media.image else TEXT_EXTENSIONS)
 
 
+def suffixes(media: Media) -> tuple[str, ...]:
+    """The extensions a media takes, for a listing to filter on (the same test as `takes`)."""
+    return tuple(sorted(IMAGE_EXTENSIONS if media == Media.image else TEXT_EXTENSIONS))
+
+
 def decode(data: bytes) -> tuple[str, bool]:
     """The text, and whether it needed replacement characters (it was not UTF-8)."""
     try:

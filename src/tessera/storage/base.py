@@ -1,5 +1,6 @@
 """What every fsspec-backed datastore shares: pattern listing over one primitive (`iter_level`), stat,
-open, write (to a temporary name, then moved into place), check, and turning backend errors into ours."""
+open, write (to a temporary name, then moved into place), remove, check, and turning backend errors into
+ours."""
 
 from __future__ import annotations
 
@@ -15,7 +16,14 @@ from fsspec.spec import AbstractFileSystem
 
 from tessera.core.errors import NotFound, TesseraError
 from tessera.storage.errors import StorageError, StorageProblem
-from tessera.storage.globs import UPLOAD_MARKER, Listing, check_patterns, compile_patterns, plan_listings
+from tessera.storage.globs import (
+    UPLOAD_MARKER,
+    Listing,
+    check_patterns,
+    compile_filter,
+    compile_patterns,
+    plan_listings,
+)
 from tessera.storage.paths import clean_path
 from tessera.storage.types import FileEntry
 
@@ -66,6 +74,17 @@ def iterate_pages(
             sync(fs.loop, pages.aclose)
 
 
+def _paged(items: Iterator[T], size: int = PAGE_SIZE) -> Iterator[list[T]]:
+    page: list[T] = []
+    for item in items:
+        page.append(item)
+        if len(page) >= size:
+            yield page
+            page = []
+    if page:
+        yield page
+
+
 class FsspecDatastore(ABC):
     """A datastore over an fsspec filesystem. `root` is the backend path of the datastore's root
     (`bucket/prefix`, `/abs/folder`); relative paths are checked, then joined under it."""
@@ -95,6 +114,13 @@ class FsspecDatastore(ABC):
     def list_files(self, patterns: Sequence[str] = ("**",)) -> Iterator[FileEntry]:
         checked = check_patterns(patterns)  # here, not in the generator: bad patterns fail at the call
         return self._iter_matching(plan_listings(checked), compile_patterns(checked))
+
+    def list_path_pages(
+        self, patterns: Sequence[str] = ("**",), suffixes: Sequence[str] = ()
+    ) -> Iterator[list[tuple[str, int | None]]]:
+        wanted = compile_filter((), suffixes) or (lambda _path: True)
+        entries = self.list_files(patterns)  # checks the patterns now, not at the first page
+        return _paged((entry.path, entry.size) for entry in entries if wanted(entry.path))
 
     def _iter_matching(self, listings: list[Listing], matches: Any) -> Iterator[FileEntry]:
         try:
@@ -170,6 +196,17 @@ class FsspecDatastore(ABC):
                 raise self.explain(error) from error
             raise
         return self.stat(path)
+
+    def remove(self, path: str) -> None:
+        full = self.full_path(path)
+        try:
+            self.fs.rm(full)
+        except FileNotFoundError:
+            return  # gone already: what was asked
+        except TesseraError:
+            raise
+        except Exception as error:
+            raise self.explain(error) from error
 
     def _remove_quietly(self, full: str) -> None:
         try:

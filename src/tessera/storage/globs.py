@@ -66,6 +66,25 @@ def compile_patterns(patterns: Sequence[str]) -> Callable[[str], bool]:
     return lambda path: regex.fullmatch(path) is not None
 
 
+def compile_filter(patterns: Sequence[str], suffixes: Sequence[str] = ()) -> Callable[[str], bool] | None:
+    """One predicate for a listing: the path matches a pattern and, with `suffixes` (".jpg", …), its
+    name has one of them after a dot that does not start the name (any case). None when every path
+    passes (the patterns are just `**` and no suffix is asked for): the listing then tests nothing."""
+    tests: list[Callable[[str], bool]] = []
+    if any(pattern != "**" for pattern in patterns):
+        tests.append(compile_patterns(patterns))
+    if suffixes:
+        endings = "|".join(re.escape(suffix.lstrip(".")) for suffix in sorted(suffixes))
+        ending = re.compile(rf"(?:.*/)?[^/]+\.(?:{endings})", re.IGNORECASE | re.DOTALL).fullmatch
+        tests.append(lambda path: ending(path) is not None)
+    if not tests:
+        return None
+    if len(tests) == 1:
+        return tests[0]
+    first, second = tests
+    return lambda path: first(path) and second(path)
+
+
 def _listing_for(pattern: str) -> Listing:
     segments = pattern.split("/")
     fixed: list[str] = []

@@ -32,6 +32,10 @@ class DatasetPolicy:
     def create() -> Check:
         return _workspace_creator("create datasets")
 
+    @staticmethod
+    def upload() -> Check:
+        return _workspace_creator("upload files to datasets")
+
 
 class ProjectDataPolicy:
     @staticmethod

@@ -56,6 +56,28 @@ class DatasetOut(BaseModel):
     created_at: datetime
 
 
+class UploadDatasetCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    media: Media
+    text_column: str | None = Field(
+        None, max_length=200, description=".csv / .jsonl: the column with the text"
+    )
+
+
+class StoredFileOut(BaseModel):
+    path: str = Field(description="Where the file is in the datastore: the path its items show.")
+    size: int
+
+
+class UploadOut(BaseModel):
+    dataset_id: int
+    files: list[StoredFileOut] = Field(description="The files stored, in the order they were sent.")
+    skipped: list[str] = Field(description="Files left out because they were already there (skip_existing).")
+    project_ids: list[int] = Field(
+        description="Projects initialized from the dataset: they get the new files at their next refresh."
+    )
+
+
 class DataAttach(BaseModel):
     dataset_id: EntityId
 
@@ -80,6 +102,34 @@ class ProjectDataOut(BaseModel):
     refresh_interval_seconds: int
     last_refresh_at: datetime | None
     last_refresh_added: int | None
+
+
+class DatasetVersionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    number: int
+    reason: str = Field(description="initialization, refresh or removal")
+    files_added: int = Field(description="Items this version added (a .csv or .jsonl row is one).")
+    files_removed: int = Field(description="Items this version took out of the project.")
+    created_at: datetime
+
+
+class VersionItemOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    path: str
+    row_index: int
+    health: str
+
+
+class DataRemoval(BaseModel):
+    paths: list[str] = Field(
+        default_factory=list, max_length=10_000, description="Files to take out, as the items name them."
+    )
+    patterns: list[str] = Field(
+        default_factory=list, max_length=100, description="Glob patterns of files to take out (`old/**`)."
+    )
 
 
 class DataJobOut(BaseModel):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,18 +18,24 @@ from sqlalchemy import select
 
 from tessera.accounts.models import ApiToken, ProjectRole, WorkspaceRole
 from tessera.api.app import create_app
+from tessera.core import clock
 from tessera.core.settings import Settings
 from tessera.db.session import Database
 from tessera.ingest.models import Dataset, DatasetVersion, DataState, Datastore, Media, ProjectData
 from tessera.ingest.uploads import create_upload_dataset
-from tessera.items.models import Item
+from tessera.items.models import Item, ItemState
 from tessera.jobs.models import Job, JobStatus
+from tessera.labels.models import Annotation
+from tessera.queue.models import Task, TaskItem, TaskKind
+from tessera.review.models import ItemLabel, LabelSource
 from tests.support.factories import PASSWORD, bearer, make_project, make_token, make_user
 
 ROLES = ("anonymous", "member", "creator", "labeler", "reviewer", "manager", "owner", "admin")
 EVERYONE = frozenset(ROLES)
 SIGNED_IN = EVERYONE - {"anonymous"}
 IN_PROJECT = frozenset({"labeler", "reviewer", "manager", "owner", "admin"})
+REVIEWERS = frozenset({"reviewer", "manager", "owner", "admin"})
+TASK_OWNER = frozenset({"labeler"})  # the world's task and annotation are the labeler's
 MANAGERS = frozenset({"manager", "owner", "admin"})
 OWNERS = frozenset({"owner", "admin"})
 ADMIN = frozenset({"admin"})
@@ -50,6 +57,9 @@ class World:
     store_root: str
     item_id: int
     upload_dataset_id: int
+    task_id: int  # the labeler's open task, holding item_id
+    labeled_item_id: int  # labeled by the labeler: annotation_id
+    annotation_id: int
 
 
 @dataclass(frozen=True)
@@ -175,6 +185,75 @@ MATRIX: dict[tuple[str, str], tuple[frozenset[str], Request]] = {
         MANAGERS,
         fixed("/api/projects/{p}/data/removals", {"paths": ["one.jpg"]}),
     ),
+    ("GET", "/api/projects/{project_id}/labeling-settings"): (
+        IN_PROJECT,
+        fixed("/api/projects/{p}/labeling-settings"),
+    ),
+    ("PUT", "/api/projects/{project_id}/labeling-settings"): (
+        MANAGERS,
+        fixed("/api/projects/{p}/labeling-settings", {"lease_seconds": 600}),
+    ),
+    ("POST", "/api/projects/{project_id}/tasks/next"): (
+        IN_PROJECT,
+        fixed("/api/projects/{p}/tasks/next", {}),
+    ),
+    ("GET", "/api/tasks/{task_id}"): (IN_PROJECT, lambda world, role: (f"/api/tasks/{world.task_id}", None)),
+    ("POST", "/api/tasks/{task_id}/submit"): (
+        TASK_OWNER,
+        lambda world, role: (
+            f"/api/tasks/{world.task_id}/submit",
+            {"labels": [{"item_id": world.item_id, "label": {"classes": ["cat"]}}]},
+        ),
+    ),
+    ("POST", "/api/tasks/{task_id}/skip"): (
+        TASK_OWNER,
+        lambda world, role: (f"/api/tasks/{world.task_id}/skip", {"item_id": world.item_id}),
+    ),
+    ("POST", "/api/tasks/{task_id}/release"): (
+        TASK_OWNER | MANAGERS,
+        lambda world, role: (f"/api/tasks/{world.task_id}/release", None),
+    ),
+    ("POST", "/api/tasks/{task_id}/renew"): (
+        TASK_OWNER,
+        lambda world, role: (f"/api/tasks/{world.task_id}/renew", None),
+    ),
+    ("GET", "/api/projects/{project_id}/my-annotations"): (
+        IN_PROJECT,
+        fixed("/api/projects/{p}/my-annotations"),
+    ),
+    ("PUT", "/api/annotations/{annotation_id}"): (
+        TASK_OWNER,
+        lambda world, role: (f"/api/annotations/{world.annotation_id}", {"label": {"classes": ["dog"]}}),
+    ),
+    ("GET", "/api/projects/{project_id}/assignments"): (MANAGERS, fixed("/api/projects/{p}/assignments")),
+    ("POST", "/api/projects/{project_id}/assignments"): (
+        MANAGERS,
+        lambda world, role: (
+            f"/api/projects/{world.project_id}/assignments",
+            {"user_id": world.user_ids["labeler"], "item_ids": [world.item_id]},
+        ),
+    ),
+    ("DELETE", "/api/projects/{project_id}/assignments/{user_id}"): (
+        MANAGERS,
+        lambda world, role: (
+            f"/api/projects/{world.project_id}/assignments/{world.user_ids['labeler']}",
+            None,
+        ),
+    ),
+    ("GET", "/api/projects/{project_id}/review/items"): (REVIEWERS, fixed("/api/projects/{p}/review/items")),
+    ("GET", "/api/items/{item_id}/review"): (
+        REVIEWERS,
+        lambda world, role: (f"/api/items/{world.labeled_item_id}/review", None),
+    ),
+    ("POST", "/api/items/{item_id}/review"): (
+        REVIEWERS,
+        lambda world, role: (
+            f"/api/items/{world.labeled_item_id}/review",
+            {"action": "reject", "version": 1},
+        ),
+    ),
+    ("GET", "/api/projects/{project_id}/dashboard"): (REVIEWERS, fixed("/api/projects/{p}/dashboard")),
+    ("GET", "/api/projects/{project_id}/agreement"): (REVIEWERS, fixed("/api/projects/{p}/agreement")),
     ("GET", "/api/items/{item_id}/content"): (
         IN_PROJECT,
         lambda world, role: (f"/api/items/{world.item_id}/content", None),
@@ -250,8 +329,37 @@ def world(db: Database, settings: Settings) -> World:
         )
         session.add(version)
         session.flush()
-        item = Item(project_id=project.id, path="one.jpg", rank=1, dataset_version_id=version.id)
-        session.add(item)
+        item = Item(
+            project_id=project.id, path="one.jpg", rank=1, dataset_version_id=version.id, claim_count=1
+        )
+        labeled = Item(
+            project_id=project.id, path="two.jpg", rank=2, dataset_version_id=version.id, label_count=1,
+            state=ItemState.labeled,
+        )  # fmt: skip
+        session.add_all([item, labeled])
+        session.flush()
+        task = Task(
+            project_id=project.id, user_id=users["labeler"].id, kind=TaskKind.manual,
+            lease_until=clock.now() + timedelta(minutes=15),
+        )  # fmt: skip
+        session.add(task)
+        session.flush()
+        session.add(TaskItem(task_id=task.id, item_id=item.id, position=0))
+        cat = next(label.id for label in project.label_classes if label.name == "cat")
+        annotation = Annotation(
+            project_id=project.id, item_id=labeled.id, user_id=users["labeler"].id, payload={"classes": [cat]}
+        )
+        session.add_all(
+            [
+                annotation,
+                ItemLabel(
+                    item_id=labeled.id,
+                    project_id=project.id,
+                    payload={"classes": [cat]},
+                    source=LabelSource.single,
+                ),
+            ]
+        )
         session.flush()
         token_ids = {
             role: session.scalars(select(ApiToken.id).where(ApiToken.user_id == users[role].id)).one()
@@ -270,6 +378,9 @@ def world(db: Database, settings: Settings) -> World:
             store_root=str(store_root),
             item_id=item.id,
             upload_dataset_id=uploads.id,
+            task_id=task.id,
+            labeled_item_id=labeled.id,
+            annotation_id=annotation.id,
         )
 
 

@@ -15,9 +15,11 @@ from tessera.api.routers import (
     data,
     health,
     jobs,
+    labeling,
     media,
     members,
     projects,
+    review,
     tokens,
     uploads,
     users,
@@ -39,6 +41,8 @@ ROUTERS = (
     data.router,
     uploads.router,
     versions.router,
+    labeling.router,
+    review.router,
     media.router,
 )
 

@@ -20,6 +20,7 @@ from sqlalchemy import text
 
 from tessera.core import clock
 from tessera.db.session import Database
+from tessera.items.counts import add_counts
 from tessera.items.models import ItemHealth, ItemState
 
 COLUMNS = (
@@ -106,9 +107,13 @@ class ItemWriter:
         files, self._files = self._files, []
         rows, self._rows = self._rows, []
         if self._sqlite:
-            self.inserted += _insert_sqlite(self.database, self._file_statement(), files, rows)
+            self.inserted += _insert_sqlite(
+                self.database, self.project_id, self._file_statement(), files, rows
+            )
         elif files or rows:
-            self.inserted += _insert_postgresql(self.database, [*map(self._full_row, files), *rows])
+            self.inserted += _insert_postgresql(
+                self.database, self.project_id, [*map(self._full_row, files), *rows]
+            )
 
     def close(self) -> int:
         self.flush()
@@ -157,7 +162,11 @@ def last_item_id(database: Database) -> int:
 
 
 def _insert_sqlite(
-    database: Database, file_statement: str, files: list[tuple[str, int, int | None]], rows: list[Any]
+    database: Database,
+    project_id: int,
+    file_statement: str,
+    files: list[tuple[str, int, int | None]],
+    rows: list[Any],
 ) -> int:
     if not files and not rows:
         return 0
@@ -175,10 +184,12 @@ def _insert_sqlite(
             cursor.executemany(statement, [(*row[:-1], created) for row in rows])
         after = connection.exec_driver_sql("SELECT total_changes()").scalar_one()
         cursor.close()
-    return int(after - before)
+        inserted = int(after - before)
+        add_counts(session, project_id, {ItemState.unlabeled.value: inserted})  # in step, same transaction
+    return inserted
 
 
-def _insert_postgresql(database: Database, rows: list[tuple[Any, ...]]) -> int:
+def _insert_postgresql(database: Database, project_id: int, rows: list[tuple[Any, ...]]) -> int:
     columns = ", ".join(COLUMNS)
     with database.write() as session:
         raw = session.connection().connection.driver_connection
@@ -191,4 +202,6 @@ def _insert_postgresql(database: Database, rows: list[tuple[Any, ...]]) -> int:
                 f"INSERT INTO items ({columns}) SELECT {columns} FROM items_staging "  # noqa: S608
                 "ON CONFLICT (project_id, path, row_index) DO NOTHING"
             )
-            return int(cursor.rowcount)
+            inserted = int(cursor.rowcount)
+        add_counts(session, project_id, {ItemState.unlabeled.value: inserted})
+    return inserted

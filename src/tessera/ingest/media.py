@@ -9,10 +9,11 @@ import mimetypes
 from dataclasses import dataclass
 from typing import IO
 
+from PIL import Image
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from tessera.core.errors import Invalid, NotFound
+from tessera.core.errors import Invalid, NotFound, TesseraError
 from tessera.core.settings import Settings
 from tessera.db.session import Database
 from tessera.ingest.models import Dataset, Datastore, ProjectData
@@ -92,3 +93,19 @@ def mark_item_health(database: Database, item_id: int, health: ItemHealth, reaso
         session.execute(
             update(Item).where(Item.id == item_id).values(health=health, health_reason=reason[:500])
         )
+
+
+def read_image_size(session: Session, settings: Settings, item: Item) -> tuple[int, int] | None:
+    """An image item's (width, height), from its file's header alone; None when it cannot be read (its
+    labels are then checked without the image's bounds). Writes nothing: it runs inside the caller's
+    transaction."""
+    data = session.get(ProjectData, item.project_id)
+    dataset = session.get(Dataset, data.dataset_id) if data else None
+    row = session.get(Datastore, dataset.datastore_id) if dataset else None
+    if row is None:
+        return None
+    try:
+        with open_datastore(row, settings).open(item.path) as handle, Image.open(handle) as image:
+            return int(image.width), int(image.height)
+    except (TesseraError, OSError, Image.DecompressionBombError):
+        return None

@@ -9,6 +9,7 @@ refresh never adds their files again.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from sqlalchemy import delete, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from tessera.core import clock
 from tessera.core.errors import Conflict, Invalid, NotFound
 from tessera.ingest.models import DatasetVersion, DataState, ProjectData
+from tessera.items.counts import CLAIMED, WAITING, add_counts
 from tessera.items.models import Item, ItemOrder, ItemState
 from tessera.projects.models import Project
 from tessera.storage.globs import check_patterns, compile_patterns
@@ -100,15 +102,16 @@ def remove_data(
         batch = chosen[start : start + REMOVE_BATCH]
         session.execute(
             update(Item)
-            .where(Item.id.in_([item_id for item_id, _ in batch]))
+            .where(Item.id.in_([chosen_item.id for chosen_item in batch]))
             .values(state=ItemState.removed, removed_version_id=version.id)
         )
         session.execute(
             delete(ItemOrder).where(
                 ItemOrder.project_id == project.id,
-                tuple_(ItemOrder.rank, ItemOrder.item_id).in_([(rank, item_id) for item_id, rank in batch]),
+                tuple_(ItemOrder.rank, ItemOrder.item_id).in_([(chosen.rank, chosen.id) for chosen in batch]),
             )
         )
+    add_counts(session, project.id, _removal_deltas(chosen))
     data.items_loaded -= len(chosen)
     data.message = f"version {version.number}: {len(chosen):,} items removed"
     session.flush()
@@ -127,25 +130,45 @@ def _ready_data(session: Session, project_id: int) -> ProjectData:
     return data
 
 
+class Chosen(NamedTuple):
+    id: int
+    rank: int
+    state: str
+    claimed: bool
+    waiting: bool
+
+
+def _removal_deltas(chosen: Sequence[Chosen]) -> dict[str, int]:
+    deltas: dict[str, int] = {ItemState.removed.value: len(chosen)}
+    for item in chosen:
+        deltas[item.state] = deltas.get(item.state, 0) - 1
+        if item.state == ItemState.unlabeled.value:
+            deltas[CLAIMED] = deltas.get(CLAIMED, 0) - item.claimed
+            deltas[WAITING] = deltas.get(WAITING, 0) - item.waiting
+    return deltas
+
+
 def _chosen_items(
     session: Session, project_id: int, paths: Sequence[str], patterns: Sequence[str]
-) -> list[tuple[int, int]]:
-    """(id, rank) of the project's items, not removed yet, whose path is named or matches a pattern."""
+) -> list[Chosen]:
+    """The project's items, not removed yet, whose path is named or matches a pattern."""
     if not paths and not patterns:
         raise Invalid("name the files to remove: paths, patterns or both", field="paths")
     if len(paths) > MAX_PATHS:
         raise Invalid(f"at most {MAX_PATHS:,} paths at once; use patterns for more", field="paths")
     named = {clean_path(path, field=f"paths.{index}") for index, path in enumerate(paths)}
     matches = compile_patterns(check_patterns(patterns)) if patterns else None
-    chosen: list[tuple[int, int]] = []
+    chosen: list[Chosen] = []
     seen: set[str] = set()
-    query = select(Item.id, Item.rank, Item.path).where(
+    query = select(Item.id, Item.rank, Item.path, Item.state, Item.claim_count, Item.label_count).where(
         Item.project_id == project_id, Item.state != ItemState.removed
     )
     for rows in session.execute(query.execution_options(yield_per=SCAN_CHUNK)).partitions(SCAN_CHUNK):
-        for item_id, rank, path in rows:
+        for item_id, rank, path, state, claims, labels in rows:
             if path in named or (matches is not None and matches(path)):
-                chosen.append((item_id, rank))
+                chosen.append(
+                    Chosen(item_id, rank, ItemState(state).value, claims > 0, labels > 0 and claims == 0)
+                )
                 seen.add(path)
     unknown = sorted(named - seen)
     if unknown:

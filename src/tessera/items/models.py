@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tessera.core.clock import now
@@ -18,8 +29,11 @@ BIG_ID = BigInteger().with_variant(Integer, "sqlite")
 class ItemState(StrEnum):
     """Where the item is in labeling (the workflow adds its states)."""
 
-    unlabeled = "unlabeled"
-    removed = "removed"  # taken out of the project by a new dataset version; kept for its history
+    unlabeled = "unlabeled"  # needs (more) labels: in the queue, or in a labeler's task
+    labeled = "labeled"  # has the label that counts (one labeler's, the consensus, or a reviewer's)
+    needs_review = "needs_review"  # its labelers did not agree by the most the project asks for
+    skipped = "skipped"  # a labeler skipped it; a reviewer sends it back or takes it out
+    removed = "removed"  # taken out of the project (a new dataset version, or a skip accepted in review)
 
 
 class ItemHealth(StrEnum):
@@ -44,6 +58,30 @@ class Item(Base):
             sqlite_where=text("health = 'missing' OR state = 'removed'"),
             postgresql_where=text("health = 'missing' OR state = 'removed'"),
         ),
+        # The queue's quick questions (is anything assigned to this labeler, pre-labeled, clustered?),
+        # answered from indexes that hold only such items: empty, and free, until the workflow or the ML
+        # stage sets the column.
+        Index(
+            "ix_items_assigned",
+            "assigned_user_id",
+            "project_id",
+            sqlite_where=text("assigned_user_id IS NOT NULL"),
+            postgresql_where=text("assigned_user_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_items_prelabeled",
+            "project_id",
+            "state",
+            sqlite_where=text("prelabeled"),
+            postgresql_where=text("prelabeled"),
+        ),
+        Index(
+            "ix_items_cluster",
+            "project_id",
+            "cluster_id",
+            sqlite_where=text("cluster_id IS NOT NULL"),
+            postgresql_where=text("cluster_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
@@ -62,6 +100,18 @@ class Item(Base):
     state: Mapped[ItemState] = mapped_column(str_enum(ItemState), default=ItemState.unlabeled)
     health: Mapped[ItemHealth] = mapped_column(str_enum(ItemHealth), default=ItemHealth.ok)
     health_reason: Mapped[str | None] = mapped_column(String(500))
+    # The labeling workflow's numbers: labels submitted, open tasks holding the item, the labels it needs
+    # (0: the project's minimum; raised, up to its maximum, while the labelers disagree), and a version
+    # that every change bumps (reviewers' edits are checked against it).
+    label_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    claim_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    labels_needed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    assigned_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    cluster_id: Mapped[int | None] = mapped_column(Integer)  # similar items (the ML stage fills it in)
+    prelabeled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    width: Mapped[int | None] = mapped_column(Integer)  # an image's size, read once when first needed
+    height: Mapped[int | None] = mapped_column(Integer)
     size: Mapped[int | None] = mapped_column(BigInteger)  # as listed (object stores; not local folders)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
@@ -81,3 +131,17 @@ class ItemOrder(Base):
     )
     rank: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     item_id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=False)
+
+
+class ItemCount(Base):
+    """A project's items per state, and the workflow's sub-counts (`claimed`: unlabeled items in an
+    open task; `waiting`: unlabeled items with some labels, in no task), kept in step by every
+    transition so that the dashboard never counts rows."""
+
+    __tablename__ = "item_counts"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)

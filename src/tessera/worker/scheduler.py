@@ -1,6 +1,7 @@
 """The scheduler: a thread in `tessera serve` and `tessera worker` that wakes every few seconds to fail
-jobs whose heartbeat stopped, hand waiting jobs to the runner again, and start the refreshes that are
-due. Every step is a guarded UPDATE (refreshes under a lease), so any number of processes may run it."""
+jobs whose heartbeat stopped, hand waiting jobs to the runner again, start the refreshes that are due,
+and give back the items of labeling tasks whose lease ran out. Every step is a guarded UPDATE
+(refreshes under a lease), so any number of processes may run it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from tessera.core.settings import Settings
 from tessera.db.session import Database
 from tessera.ingest.service import start_due_refreshes
 from tessera.jobs.service import fail_stale_jobs, resubmit_waiting_jobs
+from tessera.queue.service import expire_leases
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +26,16 @@ def run_scheduler_once(database: Database, settings: Settings) -> dict[str, list
         resubmitted = resubmit_waiting_jobs(session, waiting_longer_than=stale_after)
     with database.write() as session:
         refreshing = start_due_refreshes(session, max_items=settings.max_items_per_project)
+    with database.write() as session:
+        expired = expire_leases(session)
     if failed:
         log.warning("marked %d jobs failed whose heartbeat stopped: %s", len(failed), failed)
-    return {"failed": failed, "resubmitted": resubmitted, "refreshing": refreshing}
+    return {
+        "failed": failed,
+        "resubmitted": resubmitted,
+        "refreshing": refreshing,
+        "expired_tasks": expired,
+    }
 
 
 class Scheduler:

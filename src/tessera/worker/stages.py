@@ -14,6 +14,9 @@ STAGE_MODULES: tuple[str, ...] = (
     "tessera.ingest.models",
     "tessera.items.models",
     "tessera.ingest.jobs",
+    "tessera.queue.models",
+    "tessera.labels.models",
+    "tessera.review.models",
 )
 
 

@@ -25,10 +25,10 @@ from tessera.projects.service import (
     delete_project,
     get_project,
     list_projects,
-    set_label_classes,
     set_project_status,
     update_project,
 )
+from tessera.review.classes import change_label_classes
 
 router = APIRouter(prefix="/api", tags=["projects"], responses=ERROR_RESPONSES)
 
@@ -104,11 +104,16 @@ def delete_project_route(project_id: ProjectId, actor: ActorDep, session: Sessio
 def set_label_classes_route(
     project_id: ProjectId, body: LabelClassesSet, actor: ActorDep, session: SessionDep
 ) -> ProjectOut:
-    """Replace the label classes, in order: entries with an id keep (and may rename) that class."""
+    """Replace the label classes, in order: entries with an id keep (and may rename) that class, and its
+    labels. Adding or removing classes after labeling started: pause first, and say what becomes of the
+    labels (`labels`)."""
     project = get_project(session, project_id)
     authorize(actor, ProjectPolicy.update(project.id))
     specs = [LabelClassSpec(name=label.name, id=label.id) for label in body.label_classes]
-    return ProjectOut.model_validate(set_label_classes(session, project, specs))
+    change_label_classes(
+        session, project=project, specs=specs, labels=body.labels, changed_by_id=actor.user.id
+    )
+    return ProjectOut.model_validate(project)
 
 
 @router.post("/projects/{project_id}/pause", response_model=ProjectOut)

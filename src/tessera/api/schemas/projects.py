@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tessera.api.schemas.common import EntityId
 from tessera.projects.models import ProjectStatus, TaskType
+from tessera.review.classes import LabelsOnClassChange
 
 
 class LabelClassOut(BaseModel):
@@ -57,6 +58,15 @@ class LabelClassIn(BaseModel):
 
 class LabelClassesSet(BaseModel):
     label_classes: list[LabelClassIn] = Field(min_length=1, max_length=10_000)
+    labels: LabelsOnClassChange = Field(
+        LabelsOnClassChange.continue_,
+        description=(
+            "Once labeling has started, adding or removing classes needs the project paused and says what "
+            "becomes of the labels: continue (keep them; not when a removed class is in use), start_over "
+            "(take them all back), start_over_keep (take them back, offering each item's label as its "
+            "pre-filled default)."
+        ),
+    )
 
 
 class InstructionsOut(BaseModel):

@@ -1,0 +1,238 @@
+"""Handing out work: a labeler claims the next page of items under a lease; leases run out and give their
+items back; a labeler gives a task back. No item is ever held by more labelers than it still needs labels,
+under any concurrency: on SQLite every claim runs in one `BEGIN IMMEDIATE` transaction (claims are
+serialized), on PostgreSQL the candidate rows are taken `FOR UPDATE SKIP LOCKED` (two claims never wait on
+or take the same rows) and the claiming UPDATE checks the condition again.
+
+The strategies, in the order a labeler who names none gets them: prelabeled (items the model pre-labeled,
+to confirm or correct), clustered (a page of items that share a cluster id, so similar items are labeled
+together), manual (the project's shuffled order). Items assigned to the labeler come before the rest;
+items assigned to someone else never come.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import ColumnElement, and_, case, exists, or_, select, update
+from sqlalchemy.orm import Session
+
+from tessera.core import clock
+from tessera.core.errors import Conflict, Forbidden, NotFound
+from tessera.items.counts import CLAIMED, WAITING, add_counts
+from tessera.items.models import Item, ItemOrder, ItemState
+from tessera.projects.models import Project, ProjectStatus
+from tessera.queue.models import ItemOutcome, Task, TaskItem, TaskKind, TaskStatus
+from tessera.queue.settings import labeling_settings
+
+EXPIRE_BATCH = 200
+
+
+def ensure_labeling_open(project: Project) -> None:
+    if project.status == ProjectStatus.paused:
+        raise Conflict("project is paused", details={"status": project.status.value})
+    if project.status != ProjectStatus.running:
+        raise Conflict(f"project is {project.status.value}; labeling starts when it is running")
+
+
+def claim_task(
+    session: Session, *, project: Project, user_id: int, kind: TaskKind | None = None
+) -> Task | None:
+    """The labeler's open task (its lease renewed), or a new one with the next page of items; None when
+    no item is left for this labeler."""
+    ensure_labeling_open(project)
+    expire_leases(session, project_id=project.id)
+    settings = labeling_settings(session, project)
+    lease = clock.now() + timedelta(seconds=settings.lease_seconds)
+    held = session.scalar(
+        select(Task).where(
+            Task.project_id == project.id, Task.user_id == user_id, Task.status == TaskStatus.open
+        )
+    )
+    if held is not None:
+        held.lease_until = lease
+        return held
+    for strategy in (kind,) if kind else (TaskKind.prelabeled, TaskKind.clustered, TaskKind.manual):
+        item_ids = _claim_items(
+            session, project.id, user_id, strategy, settings.page_size, settings.min_labelers
+        )
+        if item_ids:
+            task = Task(project_id=project.id, user_id=user_id, kind=strategy, lease_until=lease)
+            session.add(task)
+            session.flush()
+            session.add_all(
+                TaskItem(task_id=task.id, item_id=item_id, position=position)
+                for position, item_id in enumerate(item_ids)
+            )
+            session.flush()
+            return task
+    return None
+
+
+def _claimable(project_id: int, user_id: int, min_labelers: int) -> list[ColumnElement[bool]]:
+    """Unlabeled, still needing a labeler, not held or labeled by this labeler. (The first three are
+    checked again by the claiming UPDATE.)"""
+    needed = case((Item.labels_needed > min_labelers, Item.labels_needed), else_=min_labelers)
+    # Held by this labeler now, or labeled by them (a submitted task item, while the item has labels: a
+    # review that rejects its labels lets everyone label it again).
+    had_by_user = exists().where(
+        TaskItem.item_id == Item.id,
+        TaskItem.task_id == Task.id,
+        Task.user_id == user_id,
+        or_(
+            Task.status == TaskStatus.open,
+            and_(TaskItem.outcome == ItemOutcome.submitted, Item.label_count > 0),
+        ),
+    )
+    return [
+        Item.project_id == project_id,
+        Item.state == ItemState.unlabeled,
+        Item.label_count + Item.claim_count < needed,
+        ~had_by_user,
+    ]
+
+
+def _any(session: Session, *conditions: ColumnElement[bool]) -> bool:
+    """Is there such an item? (Asked through a partial index before an ordered scan that would find none.)"""
+    return session.scalar(select(Item.id).where(*conditions).limit(1)) is not None
+
+
+def _claim_items(
+    session: Session, project_id: int, user_id: int, kind: TaskKind, page_size: int, min_labelers: int
+) -> list[int]:
+    conditions = _claimable(project_id, user_id, min_labelers)
+    waiting = (Item.project_id == project_id, Item.state == ItemState.unlabeled)
+    if kind == TaskKind.prelabeled:
+        if not _any(session, *waiting, Item.prelabeled.is_(True)):
+            return []
+        conditions.append(Item.prelabeled.is_(True))
+    elif kind == TaskKind.clustered:
+        if not _any(session, *waiting, Item.cluster_id.is_not(None)):
+            return []
+        first = _candidates(session, project_id, user_id, [*conditions, Item.cluster_id.is_not(None)], 1)
+        if not first:
+            return []
+        conditions.append(
+            Item.cluster_id == session.scalar(select(Item.cluster_id).where(Item.id == first[0]))
+        )
+    item_ids = _candidates(session, project_id, user_id, conditions, page_size)
+    if not item_ids:
+        return []
+    claimed = session.execute(
+        update(Item)
+        .where(Item.id.in_(item_ids), *conditions[1:3])
+        .values(claim_count=Item.claim_count + 1, version=Item.version + 1)
+        .returning(Item.id, Item.claim_count, Item.label_count)
+    ).all()
+    newly = [labels for _, claims, labels in claimed if claims == 1]  # were in no task until now
+    add_counts(session, project_id, {CLAIMED: len(newly), WAITING: -sum(1 for labels in newly if labels > 0)})
+    taken = {item_id for item_id, _, _ in claimed}
+    return [item_id for item_id in item_ids if item_id in taken]
+
+
+def _candidates(
+    session: Session, project_id: int, user_id: int, conditions: Sequence[ColumnElement[bool]], limit: int
+) -> list[int]:
+    """Ids in the project's order: first those assigned to the labeler, then unassigned ones."""
+    found: list[int] = []
+    passes: list[ColumnElement[bool]] = [Item.assigned_user_id.is_(None)]
+    if _any(
+        session,
+        Item.assigned_user_id == user_id,
+        Item.project_id == project_id,
+        Item.state == ItemState.unlabeled,
+    ):
+        passes.insert(0, Item.assigned_user_id == user_id)
+    for assigned in passes:
+        query = (
+            select(Item.id)
+            .join(ItemOrder, and_(ItemOrder.item_id == Item.id, ItemOrder.project_id == project_id))
+            .where(*conditions, assigned)
+            .order_by(ItemOrder.rank, ItemOrder.item_id)
+            .limit(limit - len(found))
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(of=Item, skip_locked=True)
+        found += session.scalars(query).all()
+        if len(found) >= limit:
+            break
+    return found
+
+
+def get_task(session: Session, task_id: int) -> Task:
+    task = session.get(Task, task_id)
+    if task is None:
+        raise NotFound(f"task {task_id} does not exist")
+    return task
+
+
+def task_items(session: Session, task: Task) -> list[tuple[TaskItem, Item]]:
+    rows = session.execute(
+        select(TaskItem, Item)
+        .join(Item, Item.id == TaskItem.item_id)
+        .where(TaskItem.task_id == task.id)
+        .order_by(TaskItem.position)
+    )
+    return [(task_item, item) for task_item, item in rows.all()]
+
+
+def open_task_of(session: Session, task: Task, user_id: int) -> Task:
+    """The task, if it is this labeler's and still leased (renewed by this activity); else 403/409."""
+    if task.user_id != user_id:
+        raise Forbidden(f"task {task.id} is another labeler's")
+    if task.status == TaskStatus.open and task.lease_until <= clock.now():
+        expire_task(session, task)
+    if task.status == TaskStatus.expired:
+        raise Conflict("lease expired", details={"task_id": task.id})
+    if task.status != TaskStatus.open:
+        raise Conflict(f"task {task.id} is {task.status.value}", details={"task_id": task.id})
+    return task
+
+
+def renew_lease(session: Session, task: Task) -> Task:
+    settings = labeling_settings(session, session.get_one(Project, task.project_id))
+    task.lease_until = clock.now() + timedelta(seconds=settings.lease_seconds)
+    session.flush()
+    return task
+
+
+def release_items(session: Session, project_id: int, item_ids: Sequence[int]) -> None:
+    """Give back the claims of a task's pending items (they return to the queue)."""
+    if not item_ids:
+        return
+    released = session.execute(
+        update(Item)
+        .where(Item.id.in_(item_ids), Item.claim_count > 0)
+        .values(claim_count=Item.claim_count - 1, version=Item.version + 1)
+        .returning(Item.claim_count, Item.state, Item.label_count)
+    ).all()
+    freed = [labels for claims, state, labels in released if claims == 0 and state == ItemState.unlabeled]
+    add_counts(session, project_id, {CLAIMED: -len(freed), WAITING: sum(1 for labels in freed if labels > 0)})
+
+
+def close_task(session: Session, task: Task, status: TaskStatus) -> None:
+    pending = session.scalars(
+        select(TaskItem.item_id).where(TaskItem.task_id == task.id, TaskItem.outcome == ItemOutcome.pending)
+    ).all()
+    release_items(session, task.project_id, pending)
+    task.status, task.closed_at = status, clock.now()
+    session.flush()
+
+
+def expire_task(session: Session, task: Task) -> None:
+    """Its lease ran out: the items it had not finished go back to the queue."""
+    if task.status == TaskStatus.open:
+        close_task(session, task, TaskStatus.expired)
+
+
+def expire_leases(session: Session, *, project_id: int | None = None) -> list[int]:
+    """Expire the open tasks whose lease ran out (of one project, or all): on each claim and by the
+    scheduler."""
+    query = select(Task).where(Task.status == TaskStatus.open, Task.lease_until <= clock.now())
+    if project_id is not None:
+        query = query.where(Task.project_id == project_id)
+    tasks = session.scalars(query.limit(EXPIRE_BATCH)).all()
+    for task in tasks:
+        expire_task(session, task)
+    return [task.id for task in tasks]

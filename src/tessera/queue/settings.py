@@ -1,0 +1,82 @@
+"""A project's labeling settings: the page a labeler gets (1, 4, 6 or 9 items: grids for image
+classification, one item for everything drawn or read), the lease, and consensus."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from tessera.core.errors import Invalid
+from tessera.projects.models import Project, TaskType
+from tessera.queue.models import PAGE_SIZES, LabelingSettings
+
+GRID_TASKS = frozenset({TaskType.image_classification_multiclass, TaskType.image_classification_multilabel})
+MAX_LABELERS = 10
+
+
+def labeling_settings(session: Session, project: Project) -> LabelingSettings:
+    """The project's settings, made with the defaults on first use (4 items a page for image
+    classification, else 1; a 15-minute lease; no consensus)."""
+    row = session.get(LabelingSettings, project.id)
+    if row is not None:
+        return row
+    row = LabelingSettings(
+        project_id=project.id,
+        page_size=4 if project.task_type in GRID_TASKS else 1,
+        lease_seconds=900,
+        min_labelers=1,
+        max_labelers=1,
+        agreement_threshold=0.5,
+        iou_threshold=0.5,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:  # made by another request meanwhile
+        existing = session.get(LabelingSettings, project.id)
+        if existing is None:
+            raise
+        return existing
+    return row
+
+
+@dataclass(frozen=True)
+class SettingsChange:
+    page_size: int | None = None
+    lease_seconds: int | None = None
+    min_labelers: int | None = None
+    max_labelers: int | None = None
+    agreement_threshold: float | None = None
+    iou_threshold: float | None = None
+
+
+def update_labeling_settings(session: Session, project: Project, change: SettingsChange) -> LabelingSettings:
+    row = labeling_settings(session, project)
+    page_size = row.page_size if change.page_size is None else change.page_size
+    if page_size not in PAGE_SIZES:
+        raise Invalid(f"must be one of {', '.join(map(str, PAGE_SIZES))}", field="page_size")
+    if page_size != 1 and project.task_type not in GRID_TASKS:
+        raise Invalid(f"a {project.task_type.value} task shows one item at a time", field="page_size")
+    lease = row.lease_seconds if change.lease_seconds is None else change.lease_seconds
+    if not 60 <= lease <= 86_400:
+        raise Invalid("must be between 60 seconds and a day", field="lease_seconds")
+    low = row.min_labelers if change.min_labelers is None else change.min_labelers
+    high = row.max_labelers if change.max_labelers is None else change.max_labelers
+    if not 1 <= low <= MAX_LABELERS:
+        raise Invalid(f"must be between 1 and {MAX_LABELERS}", field="min_labelers")
+    if not low <= high <= MAX_LABELERS:
+        raise Invalid(f"must be between min_labelers ({low}) and {MAX_LABELERS}", field="max_labelers")
+    threshold = row.agreement_threshold if change.agreement_threshold is None else change.agreement_threshold
+    if not 0.5 <= threshold <= 1:
+        raise Invalid(
+            "must be between 0.5 and 1 (the share of labelers that must agree)", field="agreement_threshold"
+        )
+    iou = row.iou_threshold if change.iou_threshold is None else change.iou_threshold
+    if not 0 < iou <= 1:
+        raise Invalid("must be above 0 and at most 1", field="iou_threshold")
+    row.page_size, row.lease_seconds, row.min_labelers, row.max_labelers = page_size, lease, low, high
+    row.agreement_threshold, row.iou_threshold = threshold, iou
+    session.flush()
+    return row

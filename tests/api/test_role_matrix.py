@@ -108,7 +108,10 @@ MATRIX: dict[tuple[str, str], tuple[frozenset[str], Request]] = {
     ("DELETE", "/api/projects/{project_id}"): (OWNERS, fixed("/api/projects/{p}")),
     ("PUT", "/api/projects/{project_id}/label-classes"): (
         MANAGERS,
-        fixed("/api/projects/{p}/label-classes", {"label_classes": [{"name": "a"}, {"name": "b"}]}),
+        lambda world, role: (  # the bare project: changing classes where labeling started needs a pause
+            f"/api/projects/{world.bare_project_id}/label-classes",
+            {"label_classes": [{"name": "a"}, {"name": "b"}]},
+        ),
     ),
     ("POST", "/api/projects/{project_id}/pause"): (MANAGERS, fixed("/api/projects/{p}/pause")),
     ("POST", "/api/projects/{project_id}/resume"): (MANAGERS, fixed("/api/projects/{p}/resume")),

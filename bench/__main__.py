@@ -7,11 +7,12 @@ import argparse
 import json
 import sys
 
-from bench import api, ingest, thumbnails
+from bench import api, ingest, queue, thumbnails
 
 BENCHMARKS = {
     "api": api.run,
     "ingest": ingest.run,
+    "queue": queue.run,
     "refresh": ingest.run_refresh,
     "thumbnails": thumbnails.run,
 }

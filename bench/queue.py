@@ -1,0 +1,660 @@
+"""The `queue` benchmark: simulated labelers claim and submit over HTTP against a real `tessera serve`.
+
+A multiclass image classification project of N items (default 1,000,000) is made directly with SQL in
+bulk (its `items`, its `item_order` rows and its `unlabeled` counter: what the ingest job leaves behind,
+without the files, which classification labels never read). Then 8, and then 32, labelers (threads, one
+keep-alive httpx client each) loop for TESSERA_BENCH_SECONDS (default 60) each: POST tasks/next, then POST
+submit with a valid label for every item of the page. Figures: next-task and submit latency p50/p99
+client side and server side (a `Server-Timing` header, which the benchmark adds around the app unless
+the server sends its own), claim+submit cycles/s of the one server process and its CPU per cycle, the
+dashboard's latency during and after the runs, and double assignments (items handed to two labelers,
+seen by the clients, and items with more active labels or tasks than they need, counted in the
+database afterwards). Reference, same run: the claim's SQL alone in-process (the candidate SELECT, and
+SELECT + UPDATE rolled back), the whole claim_task + submit_labels in-process without HTTP, and the
+/api/health latency (the floor of the HTTP path).
+
+Environment: TESSERA_BENCH_SECONDS (per labeler count), TESSERA_BENCH_LABELERS ("8,32"),
+TESSERA_BENCH_PAGE_SIZE (1, 4, 6 or 9; default 4, the default for image classification),
+TESSERA_BENCH_SERVER_TIMING=0 (leave the server unwrapped), TESSERA_BENCH_PROFILE=FILE (cProfile the
+in-process cycles into FILE).
+"""
+
+from __future__ import annotations
+
+import cProfile
+import os
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+from sqlalchemy import func, select, text
+
+from bench.support import fresh_database, migrated, percentile, server, timed_calls
+from tessera.accounts.memberships import set_member
+from tessera.accounts.models import ProjectRole, WorkspaceRole
+from tessera.accounts.service import create_api_token, create_user
+from tessera.core import clock
+from tessera.db.session import Database
+from tessera.items.counts import CLAIMED, add_counts, read_counts
+from tessera.items.models import Item, ItemState
+from tessera.labels.models import Annotation, AnnotationStatus
+from tessera.projects.models import TaskType
+from tessera.projects.service import create_project, get_project
+from tessera.queue.models import Task, TaskItem, TaskKind
+from tessera.queue.service import _candidates, _claim_items, _claimable, claim_task
+from tessera.queue.settings import SettingsChange, update_labeling_settings
+from tessera.review.workflow import Submission, submit_labels
+
+CLASSES = ("cat", "dog", "bird", "car", "tree")
+DASHBOARD_EVERY_S = 2.0
+REFERENCE_CALLS = 300  # the claim SQL alone
+REFERENCE_CYCLES = 100  # whole claim + submit in-process
+PRELABELED_CHECKS = 20
+SUBMIT_ATTEMPTS = 3
+SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
+# Ranks: (i * 1103515245 + 12345) mod 2**31, a full-period permutation of 0..2**31-1 (odd increment,
+# multiplier 1 mod 4), so distinct and scattered like the ingest's random ones.
+SQLITE_ITEMS = (
+    "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < :count - 1) "
+    "INSERT INTO items (project_id, path, row_index, rank, state, health, created_at) "
+    "SELECT :project, printf('d%05d/img%08d.jpg', i / 1000, i), 0, (i * 1103515245 + 12345) % 2147483648, "
+    "'unlabeled', 'ok', :created FROM n"
+)
+POSTGRESQL_ITEMS = (
+    "INSERT INTO items (project_id, path, row_index, rank, state, health, created_at) "
+    "SELECT :project, format('d%s/img%s.jpg', lpad((i / 1000)::text, 5, '0'), lpad(i::text, 8, '0')), 0, "
+    "((i::bigint * 1103515245 + 12345) % 2147483648)::integer, 'unlabeled', 'ok', now() "
+    "FROM generate_series(0, :count - 1) AS i"
+)
+ORDER_ROWS = (
+    "INSERT INTO item_order (project_id, rank, item_id) "
+    "SELECT project_id, rank, id FROM items WHERE project_id = :project ORDER BY rank, id"
+)
+# Wraps the app that `tessera serve` hands to uvicorn: one `Server-Timing: bench;dur=…` per response,
+# from the moment the ASGI app gets the request to its response's start (thread-pool wait, database
+# locks and serialization included; HTTP parsing and the socket not).
+SERVER_TIMING_HOOK = """
+import time
+
+import uvicorn
+
+_run = uvicorn.run
+
+
+class _Timed:
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+
+        async def timed(message):
+            if message["type"] == "http.response.start":
+                names = {name.lower() for name, _ in message.get("headers", [])}
+                if b"server-timing" not in names:
+                    took = (time.perf_counter() - started) * 1000
+                    headers = [*message.get("headers", []), (b"server-timing", b"bench;dur=%.3f" % took)]
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, timed)
+
+
+def run(app, *args, **kwargs):
+    return _run(_Timed(app), *args, **kwargs)
+
+
+uvicorn.run = run
+"""
+
+
+@dataclass
+class Setup:
+    project_id: int
+    admin_token: str
+    labeler_tokens: list[str]
+    reference_user_id: int
+    seconds: float
+
+
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    return float(value) if value else default
+
+
+def _insert_items(database: Database, project_id: int, count: int) -> None:
+    """`count` unlabeled items in scattered ranks, their order rows and their counter, in one transaction."""
+    sqlite = database.engine.dialect.name == "sqlite"
+    with database.bulk_write() as session:  # the project was just made: no foreign key checks per row
+        if sqlite:
+            created = clock.now().replace(tzinfo=None).strftime(SQLITE_DATETIME)
+            session.execute(text(SQLITE_ITEMS), {"count": count, "project": project_id, "created": created})
+        else:
+            session.execute(text(POSTGRESQL_ITEMS), {"count": count, "project": project_id})
+        session.execute(text(ORDER_ROWS), {"project": project_id})
+        add_counts(session, project_id, {ItemState.unlabeled.value: count})
+    if not sqlite:  # autovacuum would, within a minute or so; done now so that every run plans alike
+        with database.engine.connect() as connection:
+            connection.execute(text("ANALYZE items"))
+            connection.execute(text("ANALYZE item_order"))
+            connection.commit()
+
+
+def _populate(url: str, count: int, labelers: int, page_size: int) -> Setup:
+    started = time.perf_counter()
+    database = migrated(url)
+    with database.write() as session:
+        admin = create_user(
+            session, username="bench", password="bench-password", workspace_role=WorkspaceRole.admin
+        )
+        project = create_project(
+            session,
+            creator=admin,
+            name="Queue bench",
+            task_type=TaskType.image_classification_multiclass,
+            label_classes=list(CLASSES),
+        )
+        update_labeling_settings(session, project, SettingsChange(page_size=page_size))
+        tokens = []
+        for index in range(labelers + 1):
+            user = create_user(
+                session,
+                username=f"labeler{index:03d}",
+                password="bench-password",
+                workspace_role=WorkspaceRole.member,
+            )
+            set_member(session, project_id=project.id, user=user, role=ProjectRole.labeler)
+            tokens.append(create_api_token(session, user=user, name="bench")[1])
+        reference_user_id = user.id  # the last one: for the in-process reference only
+        _, admin_token = create_api_token(session, user=admin, name="bench")
+        project_id = project.id
+    _insert_items(database, project_id, count)
+    database.dispose()
+    return Setup(project_id, admin_token, tokens[:-1], reference_user_id, time.perf_counter() - started)
+
+
+def _server_ms(response: httpx.Response) -> float | None:
+    """The `dur` of the Server-Timing header (ours, `bench;dur=`, or the first the server sends)."""
+    header = response.headers.get("server-timing")
+    if not header:
+        return None
+    durations = []
+    for metric in header.split(","):
+        name, *parameters = (part.strip() for part in metric.split(";"))
+        for parameter in parameters:
+            key, _, value = parameter.partition("=")
+            if key.strip() == "dur":
+                durations.append((name != "bench", float(value)))
+    return min(durations)[1] if durations else None
+
+
+@dataclass
+class Tracker:
+    """Which labeler holds which item now, and which task each item was ever handed out in: an item
+    in two labelers' open tasks at once, or in two different tasks at all (leases never run out here,
+    one label is needed and every task is submitted), is a double assignment."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    holder: dict[int, int] = field(default_factory=dict)  # item id → labeler index, while its task is open
+    task_of: dict[int, int] = field(default_factory=dict)  # item id → the task it was handed out in
+    overlapping: set[int] = field(default_factory=set)
+    reassigned: set[int] = field(default_factory=set)
+
+    def handed(self, labeler: int, task_id: int, item_ids: list[int]) -> None:
+        with self.lock:
+            for item_id in item_ids:
+                other = self.holder.get(item_id)
+                if other is not None and other != labeler:
+                    self.overlapping.add(item_id)
+                self.holder[item_id] = labeler
+                if self.task_of.setdefault(item_id, task_id) != task_id:
+                    self.reassigned.add(item_id)
+
+    def submitted(self, item_ids: list[int]) -> None:
+        with self.lock:
+            for item_id in item_ids:
+                self.holder.pop(item_id, None)
+
+
+@dataclass
+class Samples:
+    next_ms: list[float] = field(default_factory=list)
+    submit_ms: list[float] = field(default_factory=list)
+    next_server_ms: list[float] = field(default_factory=list)
+    submit_server_ms: list[float] = field(default_factory=list)
+    cycles: int = 0
+    items: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+    failures: dict[str, str] = field(default_factory=dict)  # status → the first answer with it
+    exhausted: bool = False
+
+    def merge(self, other: Samples) -> None:
+        self.next_ms += other.next_ms
+        self.submit_ms += other.submit_ms
+        self.next_server_ms += other.next_server_ms
+        self.submit_server_ms += other.submit_server_ms
+        self.cycles += other.cycles
+        self.items += other.items
+        self.statuses.update(other.statuses)
+        self.failures = {**other.failures, **self.failures}
+        self.exhausted = self.exhausted or other.exhausted
+
+
+def _call(
+    client: httpx.Client, name: str, path: str, body: dict[str, Any], samples: Samples
+) -> httpx.Response | None:
+    """POST, timed; its status counted (and the first answer of each failing status kept)."""
+    started = time.perf_counter()
+    try:
+        response = client.post(path, json=body)
+    except httpx.TransportError as error:
+        samples.statuses[f"{name} {type(error).__name__}"] += 1
+        return None
+    took = (time.perf_counter() - started) * 1000
+    server_ms = _server_ms(response)
+    if name == "next":
+        samples.next_ms.append(took)
+        if server_ms is not None:
+            samples.next_server_ms.append(server_ms)
+    else:
+        samples.submit_ms.append(took)
+        if server_ms is not None:
+            samples.submit_server_ms.append(server_ms)
+    status = f"{name} {response.status_code}"
+    samples.statuses[status] += 1
+    if response.status_code >= 300:
+        samples.failures.setdefault(status, response.text[:300])
+    return response
+
+
+def _labeler(
+    base: str,
+    project_id: int,
+    token: str,
+    index: int,
+    start: threading.Barrier,
+    seconds: float,
+    tracker: Tracker,
+    samples: Samples,
+) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
+        client.get("/api/health")  # the connection is open before the clock starts
+        start.wait()
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:  # a cycle once begun is finished: no task is left open
+            response = _call(
+                client, "next", f"/api/projects/{project_id}/tasks/next", {"kind": None}, samples
+            )
+            if response is not None and response.status_code == 204:
+                samples.exhausted = True
+                break
+            if response is None or response.status_code != 200:
+                continue  # a failed claim: claim again (an open task comes back as it was)
+            task = response.json()
+            item_ids = [item["id"] for item in task["items"] if item["outcome"] == "pending"]
+            tracker.handed(index, task["id"], [item["id"] for item in task["items"]])
+            body = {
+                "labels": [
+                    {
+                        "item_id": item_id,
+                        "label": {"classes": [CLASSES[item_id % len(CLASSES)]]},
+                        "seconds": 2.5,
+                    }
+                    for item_id in item_ids
+                ],
+                "idempotency_key": f"task-{task['id']}",
+            }
+            for _ in range(SUBMIT_ATTEMPTS):  # a retry with the same key is safe
+                response = _call(client, "submit", f"/api/tasks/{task['id']}/submit", body, samples)
+                if response is not None and response.status_code < 500:
+                    break
+            if response is not None and response.status_code == 200:
+                tracker.submitted(item_ids)
+                samples.cycles += 1
+                samples.items += len(item_ids)
+
+
+def _dashboard_sampler(
+    base: str, project_id: int, token: str, stop: threading.Event, samples: list[float]
+) -> None:
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
+        while not stop.wait(DASHBOARD_EVERY_S):
+            started = time.perf_counter()
+            try:
+                response = client.get(f"/api/projects/{project_id}/dashboard")
+            except httpx.TransportError:
+                continue
+            if response.status_code == 200:
+                samples.append((time.perf_counter() - started) * 1000)
+
+
+def _cpu_s(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
+def _ms(samples: list[float], share: float) -> float | None:
+    return round(percentile(samples, share), 2) if samples else None
+
+
+def _drive(
+    base: str,
+    setup: Setup,
+    labelers: int,
+    seconds: float,
+    tracker: Tracker,
+    server_process: psutil.Process,
+) -> tuple[dict[str, Any], list[float]]:
+    """`labelers` threads for `seconds`; the run's figures and its dashboard samples."""
+    per_labeler = [Samples() for _ in range(labelers)]
+    start = threading.Barrier(labelers + 1)
+    threads = [
+        threading.Thread(
+            target=_labeler,
+            args=(base, setup.project_id, token, index, start, seconds, tracker, per_labeler[index]),
+            daemon=True,
+        )
+        for index, token in enumerate(setup.labeler_tokens[:labelers])
+    ]
+    for thread in threads:
+        thread.start()
+    dashboard: list[float] = []
+    stop = threading.Event()
+    sampler = threading.Thread(
+        target=_dashboard_sampler,
+        args=(base, setup.project_id, setup.admin_token, stop, dashboard),
+        daemon=True,
+    )
+    me = psutil.Process()
+    start.wait()
+    started, server_cpu, client_cpu = time.perf_counter(), _cpu_s(server_process), _cpu_s(me)
+    sampler.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    server_cpu, client_cpu = _cpu_s(server_process) - server_cpu, _cpu_s(me) - client_cpu
+    stop.set()
+    sampler.join()
+    total = Samples()
+    for samples in per_labeler:
+        total.merge(samples)
+    cycles = max(total.cycles, 1)
+    return {
+        "labelers": labelers,
+        "seconds": round(elapsed, 1),
+        "cycles": total.cycles,
+        "items_labeled": total.items,
+        "cycles_per_s": round(total.cycles / elapsed, 1),
+        "items_per_s": round(total.items / elapsed, 1),
+        "next_p50_ms": _ms(total.next_ms, 0.5),
+        "next_p99_ms": _ms(total.next_ms, 0.99),
+        "submit_p50_ms": _ms(total.submit_ms, 0.5),
+        "submit_p99_ms": _ms(total.submit_ms, 0.99),
+        "next_server_p50_ms": _ms(total.next_server_ms, 0.5),
+        "next_server_p99_ms": _ms(total.next_server_ms, 0.99),
+        "submit_server_p50_ms": _ms(total.submit_server_ms, 0.5),
+        "submit_server_p99_ms": _ms(total.submit_server_ms, 0.99),
+        "next_max_ms": _ms(total.next_ms, 1.0),
+        "submit_max_ms": _ms(total.submit_ms, 1.0),
+        "server_cpu_ms_per_cycle": round(server_cpu * 1000 / cycles, 2),
+        "server_cpu_share": round(server_cpu / elapsed, 2),  # of one core
+        "client_cpu_share": round(client_cpu / elapsed, 2),
+        "dashboard_p50_ms": _ms(dashboard, 0.5),
+        "statuses": dict(sorted(total.statuses.items())),
+        "failures": total.failures,
+        "queue_exhausted": total.exhausted,
+    }, dashboard
+
+
+def _database_doubles(url: str, project_id: int) -> dict[str, list[int]]:
+    """Items with more active labels, or in more tasks, or held by more tasks, than one labeler each."""
+    database = Database.from_url(url)
+    with database.read() as session:
+        labels = session.scalars(
+            select(Annotation.item_id)
+            .where(Annotation.project_id == project_id, Annotation.status == AnnotationStatus.active)
+            .group_by(Annotation.item_id)
+            .having(func.count() > 1)
+        ).all()
+        tasks = session.scalars(
+            select(TaskItem.item_id)
+            .join(Task, Task.id == TaskItem.task_id)
+            .where(Task.project_id == project_id)
+            .group_by(TaskItem.item_id)
+            .having(func.count() > 1)
+        ).all()
+        claims = session.scalars(
+            select(Item.id).where(Item.project_id == project_id, Item.claim_count + Item.label_count > 1)
+        ).all()
+    database.dispose()
+    return {"labels": list(labels), "tasks": list(tasks), "claims": list(claims)}
+
+
+def _counters_match(url: str, project_id: int) -> bool:
+    """The dashboard's counters equal a count of the rows (read only: no recount is stored)."""
+    database = Database.from_url(url)
+    with database.read() as session:
+        counted = read_counts(session, project_id)
+        states = dict(
+            session.execute(
+                select(Item.state, func.count()).where(Item.project_id == project_id).group_by(Item.state)
+            ).all()
+        )
+        claimed = session.scalar(
+            select(func.count()).where(
+                Item.project_id == project_id, Item.state == ItemState.unlabeled, Item.claim_count > 0
+            )
+        )
+    database.dispose()
+    rows = {ItemState(state).value: int(number) for state, number in states.items()}
+    return all(counted.get(name, 0) == number for name, number in rows.items()) and counted.get(
+        CLAIMED, 0
+    ) == int(claimed or 0)
+
+
+@contextmanager
+def _profiled(path: str | None) -> Iterator[None]:
+    if not path:
+        yield
+        return
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        yield
+    finally:
+        profiler.disable()
+        profiler.dump_stats(path)
+
+
+def _reference(url: str, setup: Setup, page_size: int) -> dict[str, Any]:
+    """In-process, one call after another: the claim's SQL alone (candidates SELECT; SELECT + UPDATE +
+    counter, rolled back), then whole claim_task + submit_labels cycles without HTTP, committed."""
+    database = migrated(url)
+    user_id = setup.reference_user_id
+    select_ms, claim_ms = [], []
+    for _ in range(REFERENCE_CALLS):
+        with database.read() as session:
+            started = time.perf_counter()
+            conditions = _claimable(setup.project_id, user_id, 1)
+            _candidates(session, setup.project_id, user_id, conditions, page_size)
+            select_ms.append((time.perf_counter() - started) * 1000)
+        with database.write_sessions() as session:  # BEGIN IMMEDIATE on SQLite, as a claim does
+            session.begin()
+            started = time.perf_counter()
+            _claim_items(session, setup.project_id, user_id, TaskKind.manual, page_size, 1)
+            claim_ms.append((time.perf_counter() - started) * 1000)
+            session.rollback()
+    check_ms, indexed_ms = [], []
+    waiting = (Item.project_id == setup.project_id, Item.state == ItemState.unlabeled)
+    with database.read() as session:
+        for samples, prelabeled in (
+            (check_ms, Item.prelabeled.is_(True)),
+            (indexed_ms, text("items.prelabeled")),
+        ):
+            for _ in range(PRELABELED_CHECKS):
+                started = time.perf_counter()
+                session.scalar(select(Item.id).where(*waiting, prelabeled).limit(1))
+                samples.append((time.perf_counter() - started) * 1000)
+    next_ms, submit_ms = [], []
+    with _profiled(os.environ.get("TESSERA_BENCH_PROFILE")):
+        for _ in range(REFERENCE_CYCLES):
+            started = time.perf_counter()
+            with database.write() as session:
+                project = get_project(session, setup.project_id)
+                task = claim_task(session, project=project, user_id=user_id)
+                assert task is not None
+                task_id = task.id
+                item_ids = [item_id for (item_id,) in session.execute(
+                    select(TaskItem.item_id).where(TaskItem.task_id == task_id).order_by(TaskItem.position)
+                )]  # fmt: skip
+            next_ms.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            with database.write() as session:
+                project = get_project(session, setup.project_id)
+                submit_labels(
+                    session,
+                    project=project,
+                    task=session.get_one(Task, task_id),
+                    user_id=user_id,
+                    submissions=[
+                        Submission(item_id, {"classes": [CLASSES[item_id % len(CLASSES)]]}, 2.5)
+                        for item_id in item_ids
+                    ],
+                    idempotency_key=f"reference-{task_id}",
+                )
+            submit_ms.append((time.perf_counter() - started) * 1000)
+    database.dispose()
+    return {
+        "claim_select_only_p50_ms": _ms(select_ms, 0.5),
+        "claim_select_only_p99_ms": _ms(select_ms, 0.99),
+        "claim_sql_p50_ms": _ms(claim_ms, 0.5),
+        "claim_sql_p99_ms": _ms(claim_ms, 0.99),
+        # The claim's first question, "any pre-labeled item?", as the service asks it (`IS 1` on SQLite),
+        # and as its partial index `WHERE prelabeled` can answer it.
+        "prelabeled_check_p50_ms": _ms(check_ms, 0.5),
+        "prelabeled_check_through_index_p50_ms": _ms(indexed_ms, 0.5),
+        "service_next_p50_ms": _ms(next_ms, 0.5),
+        "service_next_p99_ms": _ms(next_ms, 0.99),
+        "service_submit_p50_ms": _ms(submit_ms, 0.5),
+        "service_submit_p99_ms": _ms(submit_ms, 0.99),
+        "service_cycles_per_s": round(1000 * len(next_ms) / (sum(next_ms) + sum(submit_ms)), 1),
+    }
+
+
+@contextmanager
+def _server_timing(scratch: Path, enabled: bool) -> Iterator[None]:
+    """The server started inside this block gets the Server-Timing wrapper (a sitecustomize on its
+    PYTHONPATH that wraps the app `tessera serve` hands to uvicorn)."""
+    if not enabled:
+        yield
+        return
+    hook = scratch / "server-timing"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(SERVER_TIMING_HOOK)
+    before = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(hook), before]))
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = before
+
+
+def run(*, items: int | None, database: str | None) -> dict[str, Any]:
+    count = items or 1_000_000
+    seconds = _env_float("TESSERA_BENCH_SECONDS", 60.0)
+    crews = [int(part) for part in os.environ.get("TESSERA_BENCH_LABELERS", "8,32").split(",") if part]
+    page_size = int(_env_float("TESSERA_BENCH_PAGE_SIZE", 4))
+    timing = os.environ.get("TESSERA_BENCH_SERVER_TIMING", "1") != "0"
+    load = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="tessera-bench-") as scratch:
+        url = fresh_database(database, Path(scratch))
+        setup = _populate(url, count, max(crews), page_size)
+        tracker, runs, dashboard = Tracker(), [], []
+        admin = {"Authorization": f"Bearer {setup.admin_token}"}
+        with (
+            _server_timing(Path(scratch), timing),
+            server(url, Path(scratch) / "data") as (base, process),
+            httpx.Client(base_url=base, headers=admin, timeout=60) as client,
+        ):
+            timed_calls(client, "/api/health", 50)
+            _drive(base, setup, max(crews), min(seconds, 3.0), tracker, process)  # warm-up, not reported
+            for crew in crews:
+                figures, during = _drive(base, setup, crew, seconds, tracker, process)
+                runs.append(figures)
+                dashboard += during
+            after = timed_calls(client, f"/api/projects/{setup.project_id}/dashboard", 20)
+            health_cpu = _cpu_s(process)
+            health = timed_calls(client, "/api/health", 500)
+            health_cpu = (_cpu_s(process) - health_cpu) * 1000 / len(health)
+            rss_mb = process.memory_info().rss / 2**20
+        doubles = _database_doubles(url, setup.project_id)
+        counters_ok = _counters_match(url, setup.project_id)
+        reference = _reference(url, setup, page_size)
+    flagged = tracker.overlapping | tracker.reassigned | {item for ids in doubles.values() for item in ids}
+    main = runs[-1]  # the most labelers: the figures the goals are checked against
+    return {
+        "bench": "queue",
+        "params": {
+            "items": count,
+            "database": url.split(":", 1)[0],
+            "task_type": TaskType.image_classification_multiclass.value,
+            "page_size": page_size,
+            "min_labelers": 1,
+            "labelers": crews,
+            "seconds_each": seconds,
+            "figures_from_labelers": main["labelers"],
+            "server_processes": 1,
+            "server_timing": "bench wrapper around the ASGI app" if timing else "none",
+            "client": "one thread and keep-alive httpx.Client per labeler, in the benchmark's process",
+            "cpus": os.cpu_count(),
+            "load_average_before": [round(value, 2) for value in load],
+            "setup_s": round(setup.seconds, 1),
+        },
+        "figures": {
+            "next_p50_ms": main["next_p50_ms"],
+            "next_p99_ms": main["next_p99_ms"],
+            "submit_p50_ms": main["submit_p50_ms"],
+            "submit_p99_ms": main["submit_p99_ms"],
+            "next_server_p50_ms": main["next_server_p50_ms"],
+            "next_server_p99_ms": main["next_server_p99_ms"],
+            "submit_server_p50_ms": main["submit_server_p50_ms"],
+            "submit_server_p99_ms": main["submit_server_p99_ms"],
+            "cycles_per_s": main["cycles_per_s"],
+            "server_cpu_ms_per_cycle": main["server_cpu_ms_per_cycle"],
+            "double_assignments": len(flagged),
+            "dashboard_ms": _ms(dashboard + after, 0.5),
+            "dashboard_during_runs_p50_ms": _ms(dashboard, 0.5),
+            "dashboard_during_runs_max_ms": _ms(dashboard, 1.0),
+            "dashboard_after_p50_ms": _ms(after, 0.5),
+            "counters_match_rows": counters_ok,
+            "server_rss_mb": round(rss_mb, 1),
+            "double_assignment_checks": {
+                "open_at_once_client_side": len(tracker.overlapping),
+                "in_two_tasks_client_side": len(tracker.reassigned),
+                "items_with_two_active_labels": len(doubles["labels"]),
+                "items_in_two_tasks": len(doubles["tasks"]),
+                "items_claimed_and_labeled_past_need": len(doubles["claims"]),
+            },
+            "runs": runs,
+        },
+        "reference": {
+            "health_p50_ms": _ms(health, 0.5),
+            "health_p99_ms": _ms(health, 0.99),
+            "health_server_cpu_ms": round(health_cpu, 2),
+            **reference,
+        },
+    }

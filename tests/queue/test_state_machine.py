@@ -11,13 +11,14 @@ refused, and with what."""
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
-from collections import Counter
+
 STATS: Counter[str] = Counter()  # DEV-ONLY
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -79,7 +80,8 @@ LONG_AGO = timedelta(hours=1)  # leases put this far into the past: no boundary 
 
 
 def one_in(data: st.DataObject, odds: int, label: str) -> bool:
-    return data.draw(st.integers(min_value=1, max_value=odds), label=label) == 1
+    """True about once in `odds` draws (False is the simplest draw, what shrinking goes to)."""
+    return data.draw(st.sampled_from([False] * (odds - 1) + [True]), label=label)
 
 
 class LabelingMachine(RuleBasedStateMachine):
@@ -125,6 +127,7 @@ class LabelingMachine(RuleBasedStateMachine):
             STATS[f"   {step} {refused} {error!r}"] += 1  # DEV-ONLY
         else:
             assert refused is None, f"expected {refused.__name__}, the step succeeded"
+            self.fresh = None  # rows changed: read them again
             return result
         assert refused is not None, f"refused unexpectedly: {self.refusal!r} {self.refusal.details}"
         assert type(self.refusal) is refused, f"expected {refused.__name__}, got {self.refusal!r}"
@@ -445,26 +448,50 @@ class LabelingMachine(RuleBasedStateMachine):
         if refused is None:
             assert self.observe().annotations[annotation_id].payload == self.stored(name)
 
-    @rule()
-    def pause_or_resume(self) -> None:
-        status = ProjectStatus.running if self.paused() else ProjectStatus.paused
+    def set_status(self, status: ProjectStatus) -> None:
         self.attempt(lambda session: set_project_status(session, self.project(session), status), None)
+
+    @precondition(lambda self: not self.paused())
+    @rule(data=st.data(), who=LABELERS, name=CLASSES)
+    def pause(self, data: st.DataObject, who: int, name: str) -> None:
+        """A manager pauses the project: a claim, a submission, a skip and a label change are refused
+        (409, nothing written). Mostly it resumes at once; else it stays paused for the steps that follow
+        (claims and submissions refused, reviews, releases and expiries going on) until `resume`."""
+        self.set_status(ProjectStatus.paused)
+        self.snapshot = self.observe()  # what the refused steps must leave as it is
+        self.claim(who, None)
+        if self.snapshot.tasks:
+            self.submit(data, keyed=False)
+            self.skip(data)
+        if self.snapshot.annotations:
+            self.change_label(data, name)
+        if not one_in(data, 4, "stay paused?"):
+            self.set_status(ProjectStatus.running)
+
+    @precondition(lambda self: self.paused())
+    @rule()
+    def resume(self) -> None:
+        self.set_status(ProjectStatus.running)
 
     # --- the reviewer -------------------------------------------------------------------------------------
 
-    @rule(
-        action=st.sampled_from(["reject", "accept_skip", "set_label"]),
-        data=st.data(),
-        stale=st.integers(min_value=0, max_value=3),
-        name=CLASSES,
-    )
-    def review(self, action: str, data: st.DataObject, stale: int, name: str) -> None:
-        """A reviewer's decision on an item, with the version they loaded: mostly the current one,
-        sometimes an older one (409 with the item as it stands, nothing changed)."""
+    @rule(data=st.data(), stale=st.integers(min_value=0, max_value=3), name=CLASSES)
+    def review(self, data: st.DataObject, stale: int, name: str) -> None:
+        """A reviewer's decision on an item (mostly one that fits its state), with the version they
+        loaded: mostly the current one, sometimes an older one (409 with the item as it stands)."""
         decidable = sorted(i for i, item in self.snapshot.items.items() if item.state in REVIEWABLE)
         pool = decidable if decidable and not one_in(data, 5, "any item?") else sorted(self.snapshot.items)
         item_id = data.draw(st.sampled_from(pool), label="item")
         item = self.snapshot.items[item_id]
+        fitting = {
+            ItemState.skipped: ["reject", "accept_skip", "set_label"],
+            ItemState.labeled: ["reject", "set_label"],
+            ItemState.needs_review: ["reject", "set_label"],
+            ItemState.unlabeled: ["set_label"],
+        }.get(item.state, [])
+        if not fitting or one_in(data, 6, "any action?"):
+            fitting = ["reject", "accept_skip", "set_label"]
+        action = data.draw(st.sampled_from(fitting), label="action")
         stale = min(stale, item.version - 1) if stale < 3 else 0  # versions start at 1
         reviewer = self.board.crew.reviewer_id
         allowed = {
@@ -526,7 +553,9 @@ class LabelingMachine(RuleBasedStateMachine):
         for label in after.labels.values():
             STATS[f"label {label.source.value}"] += 1
         for item_id, item in after.items.items():
-            STATS[f"labels_needed {item.labels_needed} claim {item.claim_count} labels {item.label_count}"] += 1
+            STATS[
+                f"labels_needed {item.labels_needed} claim {item.claim_count} labels {item.label_count}"
+            ] += 1
         self.snapshot, self.fresh, self.reviewed = after, None, None
 
 

@@ -117,7 +117,6 @@ class LabelingMachine(RuleBasedStateMachine):
         step must raise (None: it must succeed), `message` what it must say. A refused step must leave
         every row as it was."""
         self.refusal = None
-        step = action.__qualname__.split(".")[1]  # the rule's name (`action` is defined inside it)
         STATS[f"{step}: {refused.__name__ if refused else 'done'}"] += 1  # DEV-ONLY
         try:
             with self.database.write() as session:
@@ -465,7 +464,7 @@ class LabelingMachine(RuleBasedStateMachine):
             self.skip(data)
         if self.snapshot.annotations:
             self.change_label(data, name)
-        if not one_in(data, 4, "stay paused?"):
+        if not one_in(data, 8, "stay paused?"):
             self.set_status(ProjectStatus.running)
 
     @precondition(lambda self: self.paused())

@@ -29,18 +29,6 @@ from hypothesis.stateful import (
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from tests.support.state_machine import (
-    CLASS_NAMES,
-    Board,
-    Crew,
-    LabelRow,
-    Snapshot,
-    check_invariants,
-    check_transition,
-    make_board,
-    make_crew,
-    read_snapshot,
-)
 
 from tessera.core import clock
 from tessera.core.errors import Conflict, Forbidden, Invalid, TesseraError
@@ -54,6 +42,18 @@ from tessera.queue.service import claim_task, expire_leases
 from tessera.review.decisions import REVIEWABLE, accept_skip, reject_item, set_item_label
 from tessera.review.models import LabelSource
 from tessera.review.workflow import Submission, change_label, release_task, skip_item, submit_labels
+from tests.support.state_machine import (
+    CLASS_NAMES,
+    Board,
+    Crew,
+    LabelRow,
+    Snapshot,
+    check_invariants,
+    check_transition,
+    make_board,
+    make_crew,
+    read_snapshot,
+)
 
 T = TypeVar("T")
 

@@ -8,6 +8,7 @@ from enum import StrEnum
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    ColumnElement,
     ForeignKey,
     Index,
     Integer,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    literal_column,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -145,3 +147,8 @@ class ItemCount(Base):
     )
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# The condition of `ix_items_prelabeled`, written as its index is, so that both databases use the index
+# (`prelabeled IS 1` / `IS true`, what `Item.prelabeled.is_(True)` renders, matches neither).
+PRELABELED: ColumnElement[bool] = literal_column("items.prelabeled")

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from tessera.core import clock
 from tessera.core.errors import Conflict, Forbidden, NotFound
 from tessera.items.counts import CLAIMED, WAITING, add_counts
-from tessera.items.models import Item, ItemOrder, ItemState
+from tessera.items.models import PRELABELED, Item, ItemOrder, ItemState
 from tessera.projects.models import Project, ProjectStatus
 from tessera.queue.models import ItemOutcome, Task, TaskItem, TaskKind, TaskStatus
 from tessera.queue.settings import labeling_settings
@@ -104,9 +104,9 @@ def _claim_items(
     conditions = _claimable(project_id, user_id, min_labelers)
     waiting = (Item.project_id == project_id, Item.state == ItemState.unlabeled)
     if kind == TaskKind.prelabeled:
-        if not _any(session, *waiting, Item.prelabeled.is_(True)):
+        if not _any(session, *waiting, PRELABELED):
             return []
-        conditions.append(Item.prelabeled.is_(True))
+        conditions.append(PRELABELED)
     elif kind == TaskKind.clustered:
         if not _any(session, *waiting, Item.cluster_id.is_not(None)):
             return []

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from tessera.accounts.models import User
 from tessera.core import clock
 from tessera.items.counts import CLAIMED, WAITING, read_counts
-from tessera.items.models import Item, ItemState
+from tessera.items.models import PRELABELED, Item, ItemState
 from tessera.projects.models import LabelClass, Project
 from tessera.queue.settings import labeling_settings
 from tessera.review.models import ClassCount, LabelerCount, RateCount
@@ -76,7 +76,7 @@ def _queue(session: Session, project: Project, free: int) -> dict[str, Any]:
     """Items in no task, by the kind of task they will go out in, and as pages of the project's size
     (pre-labeled and clustered items are counted through their partial indexes)."""
     waiting = (Item.project_id == project.id, Item.state == ItemState.unlabeled, Item.claim_count == 0)
-    prelabeled = int(session.scalar(select(func.count()).where(*waiting, Item.prelabeled.is_(True))) or 0)
+    prelabeled = int(session.scalar(select(func.count()).where(*waiting, PRELABELED)) or 0)
     clustered = int(
         session.scalar(
             select(func.count()).where(*waiting, Item.cluster_id.is_not(None), Item.prelabeled.is_(False))

@@ -279,12 +279,28 @@ class LabelingMachine(RuleBasedStateMachine):
                 rest = [(after.items[i].rank, i) for i in left if after.items[i].assigned_user_id == assigned]
                 assert not taken or not rest or max(taken) < min(rest), f"{page} out of order, {left} left"
 
+    def workable(self) -> list[int]:
+        """Open tasks with their lease, while the project runs: where a submission goes through."""
+        if self.paused():
+            return []
+        return sorted(i for i in self.snapshot.open_tasks() if not self.lapsed(i))
+
+    @precondition(lambda self: bool(self.workable()))
+    @rule(data=st.data(), keyed=st.booleans())
+    def label_items(self, data: st.DataObject, keyed: bool) -> None:
+        """A labeler labels items of their open task (the common case; `submit` tries every other)."""
+        task_id = data.draw(st.sampled_from(self.workable()), label="task")
+        self.submit_to(task_id, self.snapshot.tasks[task_id].user_id, data, keyed)
+
     @precondition(lambda self: bool(self.snapshot.tasks))
     @rule(data=st.data(), keyed=st.booleans())
     def submit(self, data: st.DataObject, keyed: bool) -> None:
-        """Labels for some of a task's waiting items (sometimes with an item not waiting: Invalid)."""
+        """Labels for some of a task's waiting items: any task (closed, lapsed: 409), sometimes by another
+        labeler (403), sometimes with an item not waiting (422)."""
         task_id = self.some_task(data)
-        who = self.actor(self.snapshot.tasks[task_id].user_id, data)
+        self.submit_to(task_id, self.actor(self.snapshot.tasks[task_id].user_id, data), data, keyed)
+
+    def submit_to(self, task_id: int, who: int, data: st.DataObject, keyed: bool) -> None:
         pending = self.snapshot.items_of(task_id, ItemOutcome.pending)
         done = [i for i in self.snapshot.items_of(task_id) if i not in pending]
         labelable = [i for i in pending if not self.known_bug_on_submit(i)]
@@ -295,6 +311,8 @@ class LabelingMachine(RuleBasedStateMachine):
         )
         if done and (not chosen or one_in(data, 8, "a done item too?")):
             chosen.append(data.draw(st.sampled_from(done), label="done item"))
+        if not chosen:
+            return  # nothing to send (the API refuses an empty list of labels before any service runs)
         names = data.draw(st.lists(CLASSES, min_size=len(chosen), max_size=len(chosen)), label="classes")
         submissions = [
             Submission(item_id, self.label(name), seconds=float(index + 1))

@@ -53,11 +53,16 @@ def text_version(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", errors="replace")).hexdigest()[:32]
 
 
-def locate_item_file(session: Session, database: Database, settings: Settings, item: Item) -> ItemFile:
-    """The item's file in its datastore; a file that is gone marks the item missing (its own write)."""
+def item_datastore(session: Session, item: Item) -> Datastore | None:
+    """The datastore row the item's file lives in (through its project's dataset); None when gone."""
     data = session.get(ProjectData, item.project_id)
     dataset = session.get(Dataset, data.dataset_id) if data else None
-    row = session.get(Datastore, dataset.datastore_id) if dataset else None
+    return session.get(Datastore, dataset.datastore_id) if dataset else None
+
+
+def locate_item_file(session: Session, database: Database, settings: Settings, item: Item) -> ItemFile:
+    """The item's file in its datastore; a file that is gone marks the item missing (its own write)."""
+    row = item_datastore(session, item)
     if row is None:
         raise NotFound(f"the datastore of item {item.id} is gone")
     store = open_datastore(row, settings)
@@ -99,9 +104,7 @@ def read_image_size(session: Session, settings: Settings, item: Item) -> tuple[i
     """An image item's (width, height), from its file's header alone; None when it cannot be read (its
     labels are then checked without the image's bounds). Writes nothing: it runs inside the caller's
     transaction."""
-    data = session.get(ProjectData, item.project_id)
-    dataset = session.get(Dataset, data.dataset_id) if data else None
-    row = session.get(Datastore, dataset.datastore_id) if dataset else None
+    row = item_datastore(session, item)
     if row is None:
         return None
     try:

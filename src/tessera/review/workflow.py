@@ -19,13 +19,18 @@ from tessera.items.models import Item, ItemState
 from tessera.labels.models import Annotation, AnnotationStatus, LabelEvent
 from tessera.labels.validation import LabelContext, validate_label
 from tessera.projects.label_classes import fold_name
-from tessera.projects.models import Project
+from tessera.projects.models import Project, TaskType
 from tessera.queue.models import ItemOutcome, Task, TaskItem, TaskStatus
 from tessera.queue.service import close_task, ensure_labeling_open, open_task_of, renew_lease
 from tessera.queue.settings import labeling_settings
 from tessera.review.models import ItemLabel, LabelerCount, LabelSource, RateCount
 from tessera.review.settle import Standing, account, settle
 
+# Task types whose labels lie in the image's pixels: only their validation needs the image's size, so
+# only they read it (a classification submit must not open every image in the write transaction).
+DRAWN_ON_IMAGES = frozenset(
+    {TaskType.object_detection, TaskType.instance_segmentation, TaskType.semantic_segmentation}
+)
 ImageSize = Callable[[Item], tuple[int, int] | None]  # an image item's (width, height), read when needed
 
 
@@ -39,7 +44,7 @@ class Submission:
 def label_context(project: Project, item: Item, image_size: ImageSize | None) -> LabelContext:
     classes = {fold_name(label_class.name): label_class.id for label_class in project.label_classes}
     width, height = item.width, item.height
-    if project.media == "image" and width is None and image_size is not None:
+    if project.task_type in DRAWN_ON_IMAGES and width is None and image_size is not None:
         size = image_size(item)
         if size is not None:
             item.width, item.height = width, height = size

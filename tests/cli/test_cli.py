@@ -6,47 +6,31 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 from typer.testing import CliRunner
 
 from tessera.cli.main import app
-from tessera.core.settings import Settings, get_settings
+from tessera.core.settings import Settings
 from tessera.db.migrate import head_revision
 from tessera.db.session import Database
+from tests.support.cli import run_ok
 from tests.support.polling import wait_for
 from tests.support.processes import free_port, stop, tessera_process
 
 
-@pytest.fixture
-def cli(db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setenv("TESSERA_DATABASE_URL", settings.resolved_database_url())
-    monkeypatch.setenv("TESSERA_DATA_DIR", str(settings.data_dir))
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
-
-
-def _run(cli: CliRunner, *args: str, input: str | None = None, env: dict[str, str] | None = None) -> str:
-    result = cli.invoke(app, list(args), input=input, env=env)
-    assert result.exit_code == 0, f"{args}: {result.output}"
-    return result.output
-
-
 def test_db_upgrade_and_current(cli: CliRunner) -> None:
     head = head_revision()
-    assert f"revision {head}" in _run(cli, "db", "upgrade")
-    assert f"current: {head}  head: {head}" in _run(cli, "db", "current")
+    assert f"revision {head}" in run_ok(cli, "db", "upgrade")
+    assert f"current: {head}  head: {head}" in run_ok(cli, "db", "current")
 
 
 def test_users_tokens_and_projects_from_the_command_line(cli: CliRunner, settings: Settings) -> None:
-    _run(cli, "user", "create", "ops", "--role", "creator", input="s3cret-pass\ns3cret-pass\n")
-    token = _run(cli, "user", "token", "ops", "--name", "ci").strip()
+    run_ok(cli, "user", "create", "ops", "--role", "creator", input="s3cret-pass\ns3cret-pass\n")
+    token = run_ok(cli, "user", "token", "ops", "--name", "ci").strip()
     assert token.startswith("tsr_")
-    _run(
+    run_ok(
         cli,
         "project",
         "create",
@@ -61,17 +45,17 @@ def test_users_tokens_and_projects_from_the_command_line(cli: CliRunner, setting
         "--owner",
         "ops",
     )
-    listed = [json.loads(line) for line in _run(cli, "project", "list", "--json").splitlines()]
+    listed = [json.loads(line) for line in run_ok(cli, "project", "list", "--json").splitlines()]
     assert [(project["name"], project["label_classes"]) for project in listed] == [
         ("Birds", ["sparrow", "finch"])
     ]
-    shown = json.loads(_run(cli, "project", "show", str(listed[0]["id"])))
+    shown = json.loads(run_ok(cli, "project", "show", str(listed[0]["id"])))
     assert shown["task_type"] == "image_classification_multilabel"
-    assert "Birds" in _run(cli, "project", "list")
+    assert "Birds" in run_ok(cli, "project", "list")
 
 
 def test_command_line_errors_are_one_clear_line(cli: CliRunner) -> None:
-    _run(cli, "user", "create", "ops", input="s3cret-pass\ns3cret-pass\n")
+    run_ok(cli, "user", "create", "ops", input="s3cret-pass\ns3cret-pass\n")
     duplicate = cli.invoke(app, ["user", "create", "ops"], input="s3cret-pass\ns3cret-pass\n")
     assert duplicate.exit_code == 1
     assert "already exists" in duplicate.output
@@ -87,10 +71,10 @@ def test_command_line_errors_are_one_clear_line(cli: CliRunner) -> None:
 
 
 def test_job_check_runs_through_the_in_process_runner(cli: CliRunner) -> None:
-    output = _run(cli, "job", "check", "--steps", "3", "--step-seconds", "0")
+    output = run_ok(cli, "job", "check", "--steps", "3", "--step-seconds", "0")
     assert "in-process runner" in output
     assert "succeeded" in output
-    assert "system.check" in _run(cli, "job", "list")
+    assert "system.check" in run_ok(cli, "job", "list")
 
 
 def test_serve_starts_prints_the_url_and_the_first_admin_who_can_sign_in(
@@ -144,8 +128,8 @@ def test_data_comes_in_from_the_command_line_with_progress(cli: CliRunner, setti
     for name in ("one.jpg", "two.png", "deep/three.jpeg", "skip.txt"):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_bytes(b"x")
-    _run(cli, "user", "create", "ops", "--role", "creator", input="s3cret-pass\ns3cret-pass\n")
-    _run(
+    run_ok(cli, "user", "create", "ops", "--role", "creator", input="s3cret-pass\ns3cret-pass\n")
+    run_ok(
         cli,
         "project",
         "create",
@@ -158,21 +142,21 @@ def test_data_comes_in_from_the_command_line_with_progress(cli: CliRunner, setti
         "--owner",
         "ops",
     )
-    assert "created datastore 1" in _run(
+    assert "created datastore 1" in run_ok(
         cli, "datastore", "create", "shots", "--kind", "local", "--config", json.dumps({"root": str(root)})
     )
-    assert "created dataset 1" in _run(
+    assert "created dataset 1" in run_ok(
         cli, "dataset", "create", "shots", "--datastore", "1", "--media", "image"
     )
-    project_id = json.loads(_run(cli, "project", "list", "--json").splitlines()[0])["id"]
-    attached = _run(cli, "project", "attach", str(project_id), "--dataset", "1")
+    project_id = json.loads(run_ok(cli, "project", "list", "--json").splitlines()[0])["id"]
+    attached = run_ok(cli, "project", "attach", str(project_id), "--dataset", "1")
     assert "succeeded" in attached
     assert "3 items loaded from 3 files" in attached
     (root / "four.webp").write_bytes(b"x")
-    refreshed = _run(cli, "project", "refresh", str(project_id))
+    refreshed = run_ok(cli, "project", "refresh", str(project_id))
     assert "1 new items" in refreshed
     bad = cli.invoke(app, ["datastore", "create", "etc", "--kind", "local", "--config", '{"root": "/etc"}'])
     assert bad.exit_code == 1
     assert "config.root" in bad.output
-    assert "shots" in _run(cli, "datastore", "list")
-    assert "shots" in _run(cli, "dataset", "list")
+    assert "shots" in run_ok(cli, "datastore", "list")
+    assert "shots" in run_ok(cli, "dataset", "list")

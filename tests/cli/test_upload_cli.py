@@ -4,7 +4,6 @@ asked), reaching a project at its refresh; files already there stop it or are le
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,22 +11,7 @@ from typer.testing import CliRunner
 
 from tessera.cli.main import app
 from tessera.core.settings import Settings, get_settings
-from tessera.db.session import Database
-
-
-@pytest.fixture
-def cli(db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setenv("TESSERA_DATABASE_URL", settings.resolved_database_url())
-    monkeypatch.setenv("TESSERA_DATA_DIR", str(settings.data_dir))
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
-
-
-def _run(cli: CliRunner, *args: str, input: str | None = None) -> str:
-    result = cli.invoke(app, list(args), input=input)
-    assert result.exit_code == 0, f"{args}: {result.output}"
-    return result.output
+from tests.support.cli import run_ok
 
 
 def _failing(cli: CliRunner, *args: str) -> str:
@@ -44,7 +28,7 @@ def test_files_and_folders_are_uploaded_from_the_command_line(
     for name in ("a.jpg", "sub/b.png", "notes.txt", ".hidden.jpg", ".git/c.jpg"):
         (source / name).parent.mkdir(parents=True, exist_ok=True)
         (source / name).write_bytes(b"x" * 100)
-    output = _run(cli, "dataset", "upload", str(source), "--create", "Shots", "--media", "image")
+    output = run_ok(cli, "dataset", "upload", str(source), "--create", "Shots", "--media", "image")
     assert "created upload dataset 1: Shots" in output
     assert "uploaded 2 files (200 bytes)" in output
     assert "left out 2 files of the folders: hidden, or not image files" in output
@@ -54,8 +38,8 @@ def test_files_and_folders_are_uploaded_from_the_command_line(
         "sub/b.png",
     ]
 
-    _run(cli, "user", "create", "ops", "--role", "creator", input="s3cret-pass\ns3cret-pass\n")
-    _run(
+    run_ok(cli, "user", "create", "ops", "--role", "creator", input="s3cret-pass\ns3cret-pass\n")
+    run_ok(
         cli,
         "project",
         "create",
@@ -70,21 +54,23 @@ def test_files_and_folders_are_uploaded_from_the_command_line(
         "--owner",
         "ops",
     )
-    project_id = json.loads(_run(cli, "project", "list", "--json").splitlines()[0])["id"]
-    assert "2 items loaded from 2 files" in _run(cli, "project", "attach", str(project_id), "--dataset", "1")
+    project_id = json.loads(run_ok(cli, "project", "list", "--json").splitlines()[0])["id"]
+    assert "2 items loaded from 2 files" in run_ok(
+        cli, "project", "attach", str(project_id), "--dataset", "1"
+    )
 
     extra = tmp_path / "extra.webp"
     extra.write_bytes(b"y" * 10)
-    added = _run(cli, "dataset", "upload", str(extra), "--dataset", "1", "--into", "later")
+    added = run_ok(cli, "dataset", "upload", str(extra), "--dataset", "1", "--into", "later")
     assert "uploaded 1 files (10 bytes)" in added
     assert f"project {project_id} gets them at its next refresh" in added
     assert (folder / "later" / "extra.webp").read_bytes() == b"y" * 10
-    assert "1 new items" in _run(cli, "project", "refresh", str(project_id))
+    assert "1 new items" in run_ok(cli, "project", "refresh", str(project_id))
 
     assert "'a.jpg' is already in the dataset" in _failing(
         cli, "dataset", "upload", str(source), "--dataset", "1"
     )
-    again = _run(cli, "dataset", "upload", str(source), "--dataset", "1", "--skip-existing")
+    again = run_ok(cli, "dataset", "upload", str(source), "--dataset", "1", "--skip-existing")
     assert "uploaded 0 files" in again
     assert "left out 2 files already there" in again
 

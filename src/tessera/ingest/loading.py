@@ -96,10 +96,10 @@ class ItemWriter:
         health: ItemHealth = ItemHealth.ok,
         reason: str | None = None,
     ) -> None:
-        self._rows.append((
-            self.project_id, self.version_id, path, row_index, text, self._random.getrandbits(31),
-            ItemState.unlabeled.value, health.value, reason[:500] if reason else None, size, self._created_at,
-        ))  # fmt: skip
+        rank = self._random.getrandbits(31)
+        self._rows.append(
+            self._row(path, rank, size, row_index=row_index, text=text, health=health, reason=reason)
+        )
         if len(self._rows) >= self.batch_rows:
             self.flush()
 
@@ -120,10 +120,23 @@ class ItemWriter:
         return self.inserted
 
     def _full_row(self, file: tuple[str, int, int | None]) -> tuple[Any, ...]:
-        path, rank, size = file
+        return self._row(*file)
+
+    def _row(
+        self,
+        path: str,
+        rank: int,
+        size: int | None,
+        *,
+        row_index: int = 0,
+        text: str | None = None,
+        health: ItemHealth = ItemHealth.ok,
+        reason: str | None = None,
+    ) -> tuple[Any, ...]:
+        """Every column of one item row, in the order of COLUMNS."""
         return (
-            self.project_id, self.version_id, path, 0, None, rank,
-            ItemState.unlabeled.value, ItemHealth.ok.value, None, size, self._created_at,
+            self.project_id, self.version_id, path, row_index, text, rank,
+            ItemState.unlabeled.value, health.value, reason[:500] if reason else None, size, self._created_at,
         )  # fmt: skip
 
     def _file_statement(self) -> str:

@@ -11,12 +11,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from tessera.core.gc_pause import collector_paused
 from tessera.db.migrate import upgrade_database
 from tessera.db.session import Database
 from tessera.ingest.known import KnownPaths
+from tessera.ingest.loading import ItemWriter, _write_order_sqlite_chunked
 from tessera.ingest.models import Media
 from tessera.ingest.sources import suffixes, takes
 from tessera.items.models import Item
@@ -124,5 +126,33 @@ def test_a_bulk_write_skips_foreign_key_checks_and_the_pool_gets_them_back(tmp_p
         for _ in range(3):
             with db.write() as session:
                 assert session.connection().exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+    finally:
+        db.dispose()
+
+
+def test_the_order_is_copied_a_chunk_per_transaction_sorted_complete_and_once(tmp_path: Path) -> None:
+    """SQLite builds a whole project's order in chunks (short holds of the write lock); the result is
+    the one sorted pass it replaces, a retry adds nothing, and the connection goes back to the pool clean."""
+    db = Database.from_url(f"sqlite:///{tmp_path / 'order.db'}")
+    upgrade_database(db.engine)
+    try:
+        writer = ItemWriter(db, project_id=1, version_id=1, seed=3, batch_rows=40)
+        writer.add_files([(f"f{index:03d}.jpg", None) for index in range(103)])
+        assert writer.close() == 103
+        for _ in range(2):  # the second run is a retried initialization
+            _write_order_sqlite_chunked(db, 1, chunk=10)
+        with db.read() as session:
+            ordered = session.execute(
+                text("SELECT rank, item_id FROM item_order WHERE project_id = 1 ORDER BY rank, item_id")
+            ).all()
+            expected = session.execute(
+                text("SELECT rank, id FROM items WHERE project_id = 1 ORDER BY rank, id")
+            ).all()
+            connection = session.connection()
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+            temporary = "SELECT count(*) FROM temp.sqlite_master WHERE name = 'order_staging'"
+            assert connection.exec_driver_sql(temporary).scalar_one() == 0
+        assert [tuple(row) for row in ordered] == [tuple(row) for row in expected]
+        assert len(ordered) == 103
     finally:
         db.dispose()

@@ -4,6 +4,7 @@ mark vanished ones missing and never run twice at once."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -145,6 +146,25 @@ def test_a_refresh_adds_new_files_and_marks_vanished_ones_missing(
     missing = [item for item in project_items(db, project_id) if item.health == ItemHealth.missing]
     assert [item.path for item in missing] == ["a.jpg"]
     assert "not in the datastore" in (missing[0].health_reason or "")
+
+
+def test_a_file_name_that_is_not_utf8_becomes_a_broken_item_that_refreshes_leave_alone(
+    client: TestClient, admin: Headers, root: Path, db: Database
+) -> None:
+    """A local folder may hold a name in another encoding (Latin-1 here); the load goes on, the item says
+    what is wrong, and a refresh neither adds it again nor calls it missing."""
+    with open(os.path.join(os.fsencode(root), b"caf\xe9.jpg"), "wb") as handle:
+        handle.write(b"latin-1 name")
+    project_id = make_project_via_api(client, admin)
+    data = attach(client, admin, project_id, make_dataset(client, admin, root))
+    assert (data["files_found"], data["items_loaded"]) == (5, 5)
+    [bad] = [item for item in project_items(db, project_id) if item.health != ItemHealth.ok]
+    assert (bad.path, bad.health) == ("caf\ufffd.jpg", ItemHealth.broken)
+    assert "not valid UTF-8" in (bad.health_reason or "")
+    job = ok(client.post(f"/api/projects/{project_id}/data/refresh", headers=admin), 202)
+    result = job_done(client, admin, job["id"])["result"]
+    assert (result["items_added"], result["items_missing"]) == (0, 0)
+    assert [item.health for item in project_items(db, project_id) if item.id == bad.id] == [ItemHealth.broken]
 
 
 def test_a_refresh_never_runs_twice_at_once(

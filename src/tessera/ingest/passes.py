@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
@@ -18,6 +18,10 @@ from tessera.jobs.context import JobContext
 from tessera.storage import Datastore as Store
 
 PROGRESS_EVERY_FILES = 5000
+UNREADABLE_NAME = (
+    "the file name is not valid UTF-8 (shown here with U+FFFD in place of the bad bytes), so Tessera "
+    "cannot store or serve it: rename the file and refresh"
+)
 
 ListedFile = tuple[str, int | None]  # path, size where the listing gave it
 
@@ -41,6 +45,9 @@ class Counts:
     files_found: int = 0
     items_taken: int = 0  # rows handed to the writer (new or already there)
     items_left_out: int = 0
+    # Listed names that are not valid UTF-8 (a local folder's bytes), as stored: with U+FFFD for the bad
+    # bytes. Their items are marked broken; the same name each pass, so a refresh knows them.
+    unreadable_names: set[str] = field(default_factory=set)
 
     def admit(self, room: int) -> bool:
         """Count one more item: True if it fits under the cap, else it is counted as left out."""
@@ -115,10 +122,32 @@ def _counted(
     reported = 0
     for page in pages:
         counts.files_found += len(page)
+        page = _readable_names(page, counts.unreadable_names)
         if counts.files_found - reported >= PROGRESS_EVERY_FILES:
             reported = counts.files_found
             context.progress(counts.items_taken, None, f"listed {counts.files_found:,} files")
         yield page
+
+
+def _readable_names(page: list[ListedFile], unreadable: set[str]) -> list[ListedFile]:
+    """The page with every name storable as UTF-8. A local folder's listing gives a name that is not
+    valid UTF-8 with surrogate escapes (PEP 383), which no database takes: one check per page finds
+    them (the common case costs one encode), and each becomes its replacement-character form."""
+    try:
+        "\n".join(path for path, _ in page).encode()
+    except UnicodeEncodeError:
+        pass
+    else:
+        return page
+    fixed: list[ListedFile] = []
+    for path, size in page:
+        try:
+            path.encode()
+        except UnicodeEncodeError:
+            path = path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            unreadable.add(path)
+        fixed.append((path, size))
+    return fixed
 
 
 def write_items(
@@ -133,6 +162,8 @@ def write_items(
     """Hand the items of the listed pages to `writer`, at most `room` of them, and close it."""
     try:
         for page in pages:
+            if counts.unreadable_names:
+                page = _without_unreadable(page, writer, counts, room)
             if plan.media == Media.image:  # the common case: a file is an item, a page is written at once
                 writer.add_files(counts.admit_many(page, room))
                 continue
@@ -152,6 +183,19 @@ def write_items(
             writer.close()
         raise
     writer.close()
+
+
+def _without_unreadable(
+    page: list[ListedFile], writer: ItemWriter, counts: Counts, room: int
+) -> list[ListedFile]:
+    """The page less its files with unreadable names, each of which becomes a broken item (never opened)."""
+    kept: list[ListedFile] = []
+    for path, size in page:
+        if path not in counts.unreadable_names:
+            kept.append((path, size))
+        elif counts.admit(room):
+            writer.add(path, size=size, health=ItemHealth.broken, reason=UNREADABLE_NAME)
+    return kept
 
 
 def _sources(store: Store, plan: Plan, path: str) -> Iterator[ItemSource]:

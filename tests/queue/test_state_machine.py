@@ -27,7 +27,6 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tessera.core import clock
@@ -65,10 +64,6 @@ RUNS = settings(
     derandomize=True,  # the same sequences on every run: CI never fails by chance on the pinned bugs
     suppress_health_check=[HealthCheck.too_slow],
 )
-
-# The machine steps around the bugs reproduced at the end of this file (each xfail, strict). Set this to
-# False once they are fixed, so that it explores those paths again.
-AVOID_KNOWN_BUGS = True
 
 LABELERS = st.integers(min_value=0, max_value=2)
 CLASSES = st.sampled_from(CLASS_NAMES)
@@ -172,29 +167,6 @@ class LabelingMachine(RuleBasedStateMachine):
     def stored(self, name: str) -> dict[str, Any]:
         return {"classes": [self.board.class_ids[name]]}
 
-    # --- steps around the known bugs ----------------------------------------------------------------------
-
-    def known_bug_on_submit(self, item_id: int) -> bool:
-        """Submitting this item would run into a bug reproduced below: leave it out while it is there."""
-        item, label = self.snapshot.items[item_id], self.snapshot.labels.get(item_id)
-        skipped = item.state in (ItemState.skipped, ItemState.removed)  # test_..._undoes_a_skip, _accepted
-        reviewed = label is not None and label.source == LabelSource.review  # test_..._keeps_label_count
-        return AVOID_KNOWN_BUGS and (skipped or reviewed)
-
-    def left_for(self, user_id: int, after: Snapshot) -> list[int]:
-        """The items the queue may still hand the labeler, less those the known bug keeps from them (a
-        labeler whose label was rejected is never given the item again once someone else labeled it:
-        test_a_labeler_whose_label_was_rejected_may_label_the_item_again)."""
-        left = after.claimable_for(user_id)
-        if not AVOID_KNOWN_BUGS:
-            return left
-        submitted = {
-            item_id
-            for (task_id, item_id), (_, outcome) in after.task_items.items()
-            if outcome == ItemOutcome.submitted and after.tasks[task_id].user_id == user_id
-        }
-        return [i for i in left if not (i in submitted and after.items[i].label_count > 0)]
-
     # --- setup --------------------------------------------------------------------------------------------
 
     @initialize(
@@ -248,7 +220,7 @@ class LabelingMachine(RuleBasedStateMachine):
             assert task_id == held[0], f"claim gave {task_id}, the labeler holds {held}"
             assert after.tasks[task_id].lease_until > self.snapshot.tasks[task_id].lease_until
             return
-        left = self.left_for(user_id, after)
+        left = after.claimable_for(user_id)
         of_kind = {
             None: left,
             TaskKind.manual: left,
@@ -303,7 +275,7 @@ class LabelingMachine(RuleBasedStateMachine):
     def submit_to(self, task_id: int, who: int, data: st.DataObject, keyed: bool) -> None:
         pending = self.snapshot.items_of(task_id, ItemOutcome.pending)
         done = [i for i in self.snapshot.items_of(task_id) if i not in pending]
-        labelable = [i for i in pending if not self.known_bug_on_submit(i)]
+        labelable = pending
         chosen = (
             data.draw(st.lists(st.sampled_from(labelable), unique=True, min_size=1), label="items")
             if labelable
@@ -530,12 +502,9 @@ class LabelingMachine(RuleBasedStateMachine):
         self.attempt(decide, refused)
         if refused is not None:
             assert self.refusal is not None
-            # The 409 carries the item as it stands, for the reviewer to look again. (Refused for its
-            # state after the version was taken, reject and accept_skip report the version they took, which
-            # was rolled back: test_a_refused_review_reports_the_items_version.)
-            if stale or action == "set_label" or not AVOID_KNOWN_BUGS:
-                details = self.refusal.details
-                assert (details["version"], details["state"]) == (item.version, item.state.value), details
+            # The 409 carries the item as it stands, for the reviewer to look again.
+            details = self.refusal.details
+            assert (details["version"], details["state"]) == (item.version, item.state.value), details
             return
         after = self.observe()
         assert after.items[item_id].version > item.version
@@ -571,7 +540,7 @@ def test_random_labeling_keeps_every_invariant(db: Database) -> None:
     run_state_machine_as_test(Machine, settings=RUNS)
 
 
-# --- the bugs the state machine found, reproduced step by step ------------------------------------------
+# --- the bugs the state machine found, reproduced step by step (all fixed; kept as regression tests) ------------------------------------------
 
 
 class Scene:
@@ -638,10 +607,6 @@ class Scene:
                 )  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="settle() returns early for a reviewer's label, so submit_labels adds an active annotation without counting it in label_count",
-)
 def test_submitting_an_item_a_reviewer_decided_keeps_label_count(db: Database) -> None:
     scene = Scene(db)
     [item] = scene.board.item_ids
@@ -653,10 +618,6 @@ def test_submitting_an_item_a_reviewer_decided_keeps_label_count(db: Database) -
     assert after.items[item].label_count == len(after.active(item))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="submit_labels settles the item whatever its state: a co-labeler's submission turns a skipped item back to unlabeled",
-)
 def test_another_labelers_submission_undoes_a_skip(db: Database) -> None:
     scene = Scene(db, min_labelers=2, max_labelers=2)
     [item] = scene.board.item_ids
@@ -668,10 +629,6 @@ def test_another_labelers_submission_undoes_a_skip(db: Database) -> None:
     assert scene.snapshot().items[item].state == ItemState.skipped  # until a reviewer decides
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="submit_labels settles the item whatever its state: a removed item (skip accepted) comes back unlabeled, into item_order",
-)
 def test_a_submission_brings_back_an_item_whose_skip_was_accepted(db: Database) -> None:
     scene = Scene(db, min_labelers=2, max_labelers=2)
     [item] = scene.board.item_ids
@@ -685,10 +642,6 @@ def test_a_submission_brings_back_an_item_whose_skip_was_accepted(db: Database) 
     assert after.order == ()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_claimable treats 'submitted it once and it has labels' as 'labeled it', also after a reject: the item can be stuck",
-)
 def test_a_labeler_whose_label_was_rejected_may_label_the_item_again(db: Database) -> None:
     scene = Scene(db, min_labelers=2, max_labelers=2)
     [item] = scene.board.item_ids
@@ -707,11 +660,6 @@ def test_a_labeler_whose_label_was_rejected_may_label_the_item_again(db: Databas
     assert scene.claim(first) is not None  # else nobody can ever give it its second label
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="submit_labels does not refuse a repeated item_id: the second annotation hits uq_annotations_active_item_user (IntegrityError, a 500)",
-    raises=IntegrityError,
-)
 def test_the_same_item_twice_in_one_submission_is_refused(db: Database) -> None:
     scene = Scene(db)
     [item] = scene.board.item_ids
@@ -726,10 +674,6 @@ def test_the_same_item_twice_in_one_submission_is_refused(db: Database) -> None:
         )  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reject_item and accept_skip take the version before checking the state: the 409 reports the bumped version, which was rolled back",
-)
 def test_a_refused_review_reports_the_items_version(db: Database) -> None:
     scene = Scene(db)
     [item] = scene.board.item_ids

@@ -49,6 +49,7 @@ class ItemOutcome(StrEnum):
     pending = "pending"
     submitted = "submitted"
     skipped = "skipped"
+    rejected = "rejected"  # submitted, and a reviewer (or a start-over) took the label back
 
 
 class Task(Base):

@@ -74,15 +74,15 @@ def _claimable(project_id: int, user_id: int, min_labelers: int) -> list[ColumnE
     """Unlabeled, still needing a labeler, not held or labeled by this labeler. (The first three are
     checked again by the claiming UPDATE.)"""
     needed = case((Item.labels_needed > min_labelers, Item.labels_needed), else_=min_labelers)
-    # Held by this labeler now, or labeled by them (a submitted task item, while the item has labels: a
-    # review that rejects its labels lets everyone label it again).
+    # Held by this labeler now, or labeled by them (a submitted task item: a review that rejects the
+    # item's labels marks those rejected, and everyone may label it again).
     had_by_user = exists().where(
         TaskItem.item_id == Item.id,
         TaskItem.task_id == Task.id,
         Task.user_id == user_id,
         or_(
             Task.status == TaskStatus.open,
-            and_(TaskItem.outcome == ItemOutcome.submitted, Item.label_count > 0),
+            TaskItem.outcome == ItemOutcome.submitted,
         ),
     )
     return [

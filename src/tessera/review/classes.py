@@ -103,6 +103,14 @@ def start_over(session: Session, *, project: Project, keep: bool, by: int | None
         .where(TaskItem.task_id.in_(open_tasks), TaskItem.outcome == ItemOutcome.pending)
         .values(outcome=ItemOutcome.skipped)
     )
+    session.execute(  # every label is taken back: its labelers may label the item again
+        update(TaskItem)
+        .where(
+            TaskItem.task_id.in_(select(Task.id).where(Task.project_id == project_id)),
+            TaskItem.outcome == ItemOutcome.submitted,
+        )
+        .values(outcome=ItemOutcome.rejected)
+    )
     session.execute(
         update(Task)
         .where(Task.project_id == project_id, Task.status == TaskStatus.open)

@@ -20,6 +20,7 @@ from tessera.core.errors import Conflict
 from tessera.items.models import Item, ItemState
 from tessera.labels.models import Annotation, AnnotationStatus
 from tessera.projects.models import Project
+from tessera.queue.models import ItemOutcome, TaskItem
 from tessera.queue.settings import labeling_settings
 from tessera.review.models import ItemLabel, LabelSource
 from tessera.review.settle import Standing, account, prelabel_outcome, settle
@@ -33,8 +34,17 @@ def _refuse(item: Item, message: str) -> Conflict:
     return Conflict(message, details={"item_id": item.id, "version": item.version, "state": item.state.value})
 
 
+def _check_version(item: Item, version: int) -> None:
+    """409 with the item if the reviewer loaded another version than the one read here."""
+    if item.version != version:
+        raise _refuse(
+            item, f"item {item.id} changed since you loaded it (version {version}, now {item.version})"
+        )
+
+
 def _take_version(session: Session, item: Item, version: int) -> None:
-    """Bump the item's version if it is still `version` (one guarded UPDATE): else 409 with the item."""
+    """Bump the item's version if it is still `version` (one guarded UPDATE): else 409 with the item.
+    Called once every other check has passed, so that a refusal never reports a bump it rolled back."""
     taken = session.execute(
         update(Item).where(Item.id == item.id, Item.version == version).values(version=Item.version + 1)
     )
@@ -47,15 +57,21 @@ def _take_version(session: Session, item: Item, version: int) -> None:
 
 
 def reject_item(session: Session, *, item: Item, version: int, reviewer_id: int) -> Item:
-    _take_version(session, item, version)
+    _check_version(item, version)
     if item.state not in REVIEWABLE:
         raise _refuse(item, f"item {item.id} is {item.state.value}: there is nothing to reject")
+    _take_version(session, item, version)
     before = Standing.of(session, item)
     rejected = session.scalars(
         select(Annotation).where(Annotation.item_id == item.id, Annotation.status == AnnotationStatus.active)
     ).all()
     for annotation in rejected:
         annotation.status = AnnotationStatus.rejected
+    session.execute(  # its labelers may label it again
+        update(TaskItem)
+        .where(TaskItem.item_id == item.id, TaskItem.outcome == ItemOutcome.submitted)
+        .values(outcome=ItemOutcome.rejected)
+    )
     label = session.get(ItemLabel, item.id)
     previous = dict(label.payload) if label is not None else None
     if label is not None:
@@ -68,9 +84,10 @@ def reject_item(session: Session, *, item: Item, version: int, reviewer_id: int)
 
 
 def accept_skip(session: Session, *, item: Item, version: int, reviewer_id: int) -> Item:
-    _take_version(session, item, version)
+    _check_version(item, version)
     if item.state != ItemState.skipped:
         raise _refuse(item, f"item {item.id} is {item.state.value}, not skipped")
+    _take_version(session, item, version)
     before = Standing.of(session, item)
     item.state = ItemState.removed
     session.flush()
@@ -89,6 +106,7 @@ def set_item_label(
     label: Mapping[str, Any],
     image_size: ImageSize | None = None,
 ) -> Item:
+    _check_version(item, version)
     if item.state not in (*REVIEWABLE, ItemState.unlabeled):
         raise _refuse(item, f"item {item.id} is {item.state.value}")
     stored = checked_label(label, label_context(project, item, image_size))

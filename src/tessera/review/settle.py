@@ -97,12 +97,16 @@ def active_labels(session: Session, item_id: int) -> list[dict[str, Any]]:
 
 
 def settle(session: Session, item: Item, project: Project, settings: LabelingSettings) -> None:
-    """Decide the item's state from its active labels (a reviewer's label is left alone)."""
+    """Decide the item's state from its active labels. The count of labels is always brought up to date;
+    the state and the label that counts are left alone where a person decided them: a reviewer's label,
+    and a skipped or removed item (a co-labeler's late submission waits for the reviewer's decision)."""
+    labels = active_labels(session, item.id)
+    item.label_count = len(labels)
+    if item.state in (ItemState.skipped, ItemState.removed):
+        return
     current = session.get(ItemLabel, item.id)
     if current is not None and current.source == LabelSource.review:
         return
-    labels = active_labels(session, item.id)
-    item.label_count = len(labels)
     needed = max(item.labels_needed, settings.min_labelers)
     if len(labels) < needed:
         _set_label(session, item, None)

@@ -83,6 +83,7 @@ def submit_labels(
     open_task_of(session, task, user_id)
     settings = labeling_settings(session, project)
     pending = _pending_items(session, task)
+    _refuse_repeats(submissions)
     for index, submission in enumerate(submissions):
         task_item = pending.get(submission.item_id)
         if task_item is None:
@@ -109,6 +110,19 @@ def submit_labels(
         _count_labeler(session, project.id, user_id, submission.seconds)
     _finish_or_renew(session, task)
     return task
+
+
+def _refuse_repeats(submissions: Sequence[Submission]) -> None:
+    """One label per item per submission: a second one would be ambiguous, so nothing is written."""
+    seen: dict[int, int] = {}
+    for index, submission in enumerate(submissions):
+        if submission.item_id in seen:
+            raise Invalid(
+                f"item {submission.item_id} appears twice in one submission "
+                f"(labels.{seen[submission.item_id]} and labels.{index})",
+                field=f"labels.{index}.item_id",
+            )
+        seen[submission.item_id] = index
 
 
 def _already_submitted(session: Session, user_id: int, key: str, submissions: Sequence[Submission]) -> bool:

@@ -109,30 +109,33 @@ def settle(session: Session, item: Item, project: Project, settings: LabelingSet
         return
     needed = max(item.labels_needed, settings.min_labelers)
     if len(labels) < needed:
-        _set_label(session, item, None)
+        _set_label(session, item, current, None)
         item.state = ItemState.unlabeled
         return
     if settings.max_labelers == 1 or len(labels) == 1:
-        _set_label(session, item, (labels[0], LabelSource.single, None))
+        _set_label(session, item, current, (labels[0], LabelSource.single, None))
         item.state = ItemState.labeled
         return
     rule = ConsensusRule(threshold=settings.agreement_threshold, iou_threshold=settings.iou_threshold)
     agreement = find_consensus(project.task_type, labels, rule)
     if agreement.agreed and agreement.label is not None:
-        _set_label(session, item, (agreement.label, LabelSource.consensus, agreement.score))
+        _set_label(session, item, current, (agreement.label, LabelSource.consensus, agreement.score))
         item.state = ItemState.labeled
     elif len(labels) < settings.max_labelers:
-        _set_label(session, item, None)
+        _set_label(session, item, current, None)
         item.labels_needed, item.state = len(labels) + 1, ItemState.unlabeled  # one more labeler
     else:
-        _set_label(session, item, None)
+        _set_label(session, item, current, None)
         item.state = ItemState.needs_review
 
 
 def _set_label(
-    session: Session, item: Item, label: tuple[dict[str, Any], LabelSource, float | None] | None
+    session: Session,
+    item: Item,
+    current: ItemLabel | None,
+    label: tuple[dict[str, Any], LabelSource, float | None] | None,
 ) -> None:
-    current = session.get(ItemLabel, item.id)
+    """Make `label` the item's label that counts (None: it has none); `current` is its row, if any."""
     if label is None:
         if current is not None:
             session.delete(current)
@@ -140,9 +143,8 @@ def _set_label(
         return
     payload, source, agreement = label
     if current is None:
-        session.add(ItemLabel(item_id=item.id, project_id=item.project_id, payload=payload, source=source))
-        session.flush()
-        current = session.get_one(ItemLabel, item.id)
+        current = ItemLabel(item_id=item.id, project_id=item.project_id, payload=payload, source=source)
+        session.add(current)
     current.payload, current.source, current.agreement = payload, source, agreement
     current.decided_at = clock.now()
     current.prelabel_outcome = prelabel_outcome(session, item.id, payload)

@@ -4,15 +4,23 @@ error still answers the JSON error shape."""
 from __future__ import annotations
 
 import base64
+import sqlite3
+from pathlib import Path
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from tessera.accounts.models import WorkspaceRole
 from tessera.api.app import create_app
 from tessera.core.ids import encode_cursor
 from tessera.core.settings import Settings
+from tessera.db.errors import is_busy
+from tessera.db.migrate import upgrade_database
 from tessera.db.session import Database
+from tessera.projects.models import Project
 from tessera.worker.runtime import Runtime
 from tests.support.factories import bearer, make_token, make_user
 
@@ -98,3 +106,47 @@ def test_an_unexpected_error_answers_the_json_error_shape(runtime: Runtime, sett
     assert response.status_code == 500
     assert response.json()["code"] == "internal"
     assert "a bug" not in response.text  # no internals leak
+
+
+def test_a_write_that_waits_past_the_busy_timeout_is_503_with_retry_after(tmp_path: Path) -> None:
+    """SQLite (a database of its own, a short busy timeout): another process holds the write lock, so
+    the request is turned away as busy, to be retried, and writes nothing."""
+    settings = Settings(data_dir=tmp_path / "data", sqlite_busy_timeout_ms=50)
+    runtime = Runtime.start(settings, scheduler=False)
+    try:
+        upgrade_database(runtime.database.engine)
+        with runtime.database.write() as session:
+            headers = bearer(make_token(session, make_user(session, "boss", role=WorkspaceRole.admin)))
+        other = sqlite3.connect(settings.data_dir / "tessera.db", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            app = create_app(settings, runtime=runtime)
+            with TestClient(app, raise_server_exceptions=False) as client:
+                body = {"name": "waits", "task_type": "text_ner", "label_classes": ["a"]}
+                response = client.post("/api/projects", json=body, headers=headers)
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert response.status_code == 503, response.text
+        assert (response.json()["code"], response.headers["Retry-After"]) == ("busy", "1")
+        with runtime.database.read() as session:
+            assert session.scalar(select(func.count()).select_from(Project)) == 0
+    finally:
+        runtime.stop()
+        runtime.database.dispose()
+
+
+@pytest.mark.parametrize(
+    ("original", "busy"),
+    [
+        (psycopg.errors.DeadlockDetected("deadlock detected"), True),
+        (psycopg.errors.SerializationFailure("could not serialize access"), True),
+        (psycopg.errors.LockNotAvailable("could not obtain lock"), True),
+        (psycopg.errors.UndefinedTable("no such table"), False),
+        (sqlite3.OperationalError("database is locked"), True),
+        (sqlite3.OperationalError("no such table: items"), False),
+    ],
+)
+def test_contention_is_told_from_faults(original: Exception, busy: bool) -> None:
+    assert is_busy(OperationalError("SELECT 1", {}, original)) is busy
+    assert not is_busy(original)  # only as the database layer raises it

@@ -19,6 +19,7 @@ from tessera.core.errors import (
     TooLarge,
     Unauthenticated,
 )
+from tessera.db.errors import is_busy
 from tessera.storage import StorageError, StorageProblem
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,17 @@ async def _http_error(_request: Request, error: Exception) -> JSONResponse:
     )
 
 
+RETRY_AFTER_S = 1
+
+
 async def _unexpected_error(_request: Request, error: Exception) -> JSONResponse:
+    if is_busy(error):  # contention, not a fault: nothing was written, the same request may be sent again
+        log.warning("database busy: %s", error.__class__.__name__)
+        return JSONResponse(
+            error_body("busy", "the database is busy; nothing was changed, try again in a moment"),
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
     log.error("unhandled error", exc_info=error)
     return JSONResponse(
         error_body("internal", "an unexpected error happened; the server log has details"), status_code=500

@@ -8,10 +8,13 @@ instead of failing half-way when a read lock cannot be upgraded (the Datasette w
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 
 WRITE_OPTION = "tessera_write"
 # A bulk write: rows whose parent rows the caller has just read (a load's project and version). SQLite then
@@ -19,6 +22,7 @@ WRITE_OPTION = "tessera_write"
 # when it returns to the pool. PostgreSQL ignores it.
 BULK_OPTION = "tessera_bulk"
 _CHECKS_OFF = "tessera_foreign_keys_off"
+_HOLDS_TURN = "tessera_holds_writer_turn"
 
 
 def create_db_engine(
@@ -48,20 +52,59 @@ def _sqlite_engine(url: str, busy_timeout_ms: int, cache_mb: int) -> Engine:
         cursor.execute(f"PRAGMA cache_size=-{int(cache_mb) * 1024}")  # negative: KiB
         cursor.close()
 
+    turn = WriterTurn(busy_timeout_ms / 1000)
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         options = connection.get_execution_options()
         if options.get(BULK_OPTION, False):  # only outside a transaction does this pragma take effect
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             connection.connection.info[_CHECKS_OFF] = True
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE_OPTION, False) else "BEGIN")
+        if not options.get(WRITE_OPTION, False):
+            connection.exec_driver_sql("BEGIN")
+            return
+        turn.take(connection.connection.info)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            turn.give_back(connection.connection.info)
+            raise
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _on_end(connection: Connection) -> None:
+        turn.give_back(connection.connection.info)
 
     @event.listens_for(engine, "checkin")
     def _on_checkin(dbapi_connection: Any, record: Any) -> None:
+        turn.give_back(record.info)  # a transaction that ended without commit or rollback
         if record.info.pop(_CHECKS_OFF, False):
             dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
     return engine
+
+
+class WriterTurn:
+    """The writers of one process take turns on a lock before SQLite's: they queue in order, where
+    SQLite's own busy handler has each waiter sleep and poll (1, 2, 5 … 100 ms), so that under many
+    threads a writer could miss the lock again and again and wait seconds while others got it in
+    milliseconds. Waiting longer than the busy timeout fails as SQLite's would ("database is locked");
+    other processes still meet at SQLite's lock."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self._lock = threading.Lock()
+        self._timeout_s = timeout_s
+
+    def take(self, info: dict[Any, Any]) -> None:
+        if not self._lock.acquire(timeout=self._timeout_s):
+            raise OperationalError(
+                "BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked (writer queue)")
+            )
+        info[_HOLDS_TURN] = True
+
+    def give_back(self, info: dict[Any, Any]) -> None:
+        if info.pop(_HOLDS_TURN, False):
+            self._lock.release()
 
 
 def is_sqlite(engine: Engine) -> bool:

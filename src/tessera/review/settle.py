@@ -5,6 +5,8 @@ counters always equal a recount."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +35,7 @@ class Standing:
 
     @classmethod
     def of(cls, session: Session, item: Item) -> Standing:
-        label = session.get(ItemLabel, item.id)
+        label = item_label(session, item.id)
         unlabeled = item.state == ItemState.unlabeled
         return cls(
             ItemState(item.state),
@@ -41,6 +43,41 @@ class Standing:
             unlabeled and item.label_count > 0 and item.claim_count == 0,
             frozenset(label_classes(label.payload)) if label is not None else frozenset(),
         )
+
+
+@dataclass
+class _Known:
+    """Rows known to be absent, for the items of one submission (the identity map holds those present)."""
+
+    absent_labels: set[int]
+    absent_prelabels: set[int]
+
+
+_KNOWN = "tessera_known_item_rows"
+
+
+@contextmanager
+def items_loaded(session: Session, item_ids: Sequence[int]) -> Iterator[dict[int, Item]]:
+    """Load the items, their labels that count and their pre-filled labels in three queries, for a call
+    that settles several items: each later look-up is then answered from the session, present or not,
+    instead of a query per item and row. Yields the items by id."""
+    ids = sorted(set(item_ids))
+    items = {item.id: item for item in session.scalars(select(Item).where(Item.id.in_(ids)))}
+    # Into the identity map, where session.get finds them.
+    labels = {row.item_id for row in session.scalars(select(ItemLabel).where(ItemLabel.item_id.in_(ids)))}
+    prelabels = {row.item_id for row in session.scalars(select(Prelabel).where(Prelabel.item_id.in_(ids)))}
+    session.info[_KNOWN] = _Known(set(ids) - labels, set(ids) - prelabels)
+    try:
+        yield items
+    finally:
+        session.info.pop(_KNOWN, None)
+
+
+def item_label(session: Session, item_id: int) -> ItemLabel | None:
+    known = session.info.get(_KNOWN)
+    if known is not None and item_id in known.absent_labels:
+        return None
+    return session.get(ItemLabel, item_id)
 
 
 def account(session: Session, item: Item, before: Standing) -> None:
@@ -104,7 +141,7 @@ def settle(session: Session, item: Item, project: Project, settings: LabelingSet
     item.label_count = len(labels)
     if item.state in (ItemState.skipped, ItemState.removed):
         return
-    current = session.get(ItemLabel, item.id)
+    current = item_label(session, item.id)
     if current is not None and current.source == LabelSource.review:
         return
     needed = max(item.labels_needed, settings.min_labelers)
@@ -136,15 +173,20 @@ def _set_label(
     label: tuple[dict[str, Any], LabelSource, float | None] | None,
 ) -> None:
     """Make `label` the item's label that counts (None: it has none); `current` is its row, if any."""
+    known = session.info.get(_KNOWN)
     if label is None:
         if current is not None:
             session.delete(current)
             session.flush()
+            if known is not None:
+                known.absent_labels.add(item.id)
         return
     payload, source, agreement = label
     if current is None:
         current = ItemLabel(item_id=item.id, project_id=item.project_id, payload=payload, source=source)
         session.add(current)
+        if known is not None:
+            known.absent_labels.discard(item.id)
     current.payload, current.source, current.agreement = payload, source, agreement
     current.decided_at = clock.now()
     current.prelabel_outcome = prelabel_outcome(session, item.id, payload)
@@ -154,6 +196,9 @@ def _set_label(
 def prelabel_outcome(session: Session, item_id: int, payload: dict[str, Any]) -> str | None:
     """accepted when the label that counts is the pre-filled one, corrected when it differs, None when
     the item had none."""
+    known = session.info.get(_KNOWN)
+    if known is not None and item_id in known.absent_prelabels:
+        return None
     offered = session.get(Prelabel, item_id)
     if offered is None:
         return None

@@ -24,7 +24,7 @@ from tessera.queue.models import ItemOutcome, Task, TaskItem, TaskStatus
 from tessera.queue.service import close_task, ensure_labeling_open, open_task_of, renew_lease
 from tessera.queue.settings import labeling_settings
 from tessera.review.models import ItemLabel, LabelerCount, LabelSource, RateCount
-from tessera.review.settle import Standing, account, settle
+from tessera.review.settle import Standing, account, items_loaded, settle
 
 # Task types whose labels lie in the image's pixels: only their validation needs the image's size, so
 # only they read it (a classification submit must not open every image in the write transaction).
@@ -84,30 +84,33 @@ def submit_labels(
     settings = labeling_settings(session, project)
     pending = _pending_items(session, task)
     _refuse_repeats(submissions)
+    stored: dict[int, dict[str, Any]] = {}
     for index, submission in enumerate(submissions):
-        task_item = pending.get(submission.item_id)
-        if task_item is None:
+        if submission.item_id not in pending:
             raise Invalid(
                 f"item {submission.item_id} is not waiting in task {task.id}", field=f"labels.{index}"
             )
-        item = session.get_one(Item, submission.item_id)
-        stored = checked_label(submission.label, label_context(project, item, image_size), f"labels.{index}.")
-        before = Standing.of(session, item)
-        key = f"{idempotency_key}:{item.id}" if idempotency_key else None
-        session.add(
-            Annotation(
-                project_id=project.id, item_id=item.id, user_id=user_id, task_id=task.id, payload=stored,
-                idempotency_key=key, seconds=submission.seconds,
-            )
-        )  # fmt: skip
-        item.claim_count = max(0, item.claim_count - 1)
-        item.version += 1
-        task_item.outcome = ItemOutcome.submitted
-        session.flush()
-        settle(session, item, project, settings)
-        account(session, item, before)
-        record(session, item, user_id, "submit", None, stored)
-        _count_labeler(session, project.id, user_id, submission.seconds)
+    with items_loaded(session, [submission.item_id for submission in submissions]) as items:
+        for index, submission in enumerate(submissions):  # every label is checked before any is written
+            context = label_context(project, items[submission.item_id], image_size)
+            stored[submission.item_id] = checked_label(submission.label, context, f"labels.{index}.")
+        for submission in submissions:
+            item = items[submission.item_id]
+            before = Standing.of(session, item)
+            key = f"{idempotency_key}:{item.id}" if idempotency_key else None
+            session.add(
+                Annotation(
+                    project_id=project.id, item_id=item.id, user_id=user_id, task_id=task.id,
+                    payload=stored[item.id], idempotency_key=key, seconds=submission.seconds,
+                )
+            )  # fmt: skip
+            item.claim_count = max(0, item.claim_count - 1)
+            item.version += 1
+            pending[item.id].outcome = ItemOutcome.submitted
+            settle(session, item, project, settings)
+            account(session, item, before)
+            record(session, item, user_id, "submit", None, stored[item.id])
+            _count_labeler(session, project.id, user_id, submission.seconds)
     _finish_or_renew(session, task)
     return task
 

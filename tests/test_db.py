@@ -3,6 +3,7 @@ timeout; a write transaction is all or nothing; after-commit callbacks run only 
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -10,8 +11,10 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 
 from tessera.db.base import Base
+from tessera.db.errors import is_busy
 from tessera.db.migrate import current_revision, head_revision
 from tessera.db.session import Database, on_commit
 from tessera.projects.models import Project
@@ -100,3 +103,46 @@ def test_a_failing_after_commit_callback_neither_undoes_nor_hides_the_commit(db:
     assert ran == ["second"]
     with db.read() as session:
         assert len(session.execute(text("SELECT id FROM users")).all()) == 1
+
+
+def test_the_writer_turn_is_given_back_however_a_transaction_ends(tmp_path: Path) -> None:
+    """SQLite's in-process writer queue: committed, rolled back, refused at BEGIN by another process's
+    lock, or waited on past the busy timeout (a busy error, 503 in the API): the next writer goes on."""
+    db = Database.from_url(f"sqlite:///{tmp_path / 'turn.db'}", busy_timeout_ms=100)
+    try:
+        with db.write() as session:
+            session.execute(text("CREATE TABLE t (x INTEGER)"))
+        with pytest.raises(RuntimeError), db.write() as session:
+            session.execute(text("INSERT INTO t VALUES (1)"))
+            raise RuntimeError("rolled back")
+        other = sqlite3.connect(tmp_path / "turn.db", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(OperationalError) as refused, db.write() as session:
+            session.execute(text("INSERT INTO t VALUES (2)"))
+        other.execute("ROLLBACK")
+        other.close()
+        assert is_busy(refused.value) and "writer queue" not in str(
+            refused.value
+        )  # the rollback gave it back
+        holding, release = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            with db.write() as session:
+                session.execute(text("INSERT INTO t VALUES (3)"))
+                holding.set()
+                release.wait(5)
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        holding.wait(5)
+        with pytest.raises(OperationalError) as queued, db.write() as session:
+            session.execute(text("INSERT INTO t VALUES (4)"))
+        release.set()
+        holder.join()
+        assert is_busy(queued.value) and "writer queue" in str(queued.value)
+        with db.write() as session:
+            session.execute(text("INSERT INTO t VALUES (5)"))
+        with db.read() as session:
+            assert session.execute(text("SELECT x FROM t ORDER BY x")).scalars().all() == [3, 5]
+    finally:
+        db.dispose()

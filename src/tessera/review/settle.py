@@ -47,10 +47,13 @@ class Standing:
 
 @dataclass
 class _Known:
-    """Rows known to be absent, for the items of one submission (the identity map holds those present)."""
+    """What one call knows of its items' rows: their labels that count and pre-filled labels (held here,
+    since the session's identity map holds unchanged rows only weakly), those known absent, and each
+    item's active labels in order, kept up to date by the call (`note_label`)."""
 
-    absent_labels: set[int]
-    absent_prelabels: set[int]
+    rows: dict[tuple[type, int], Any]
+    absent: set[tuple[type, int]]
+    active: dict[int, list[dict[str, Any]]]
 
 
 _KNOWN = "tessera_known_item_rows"
@@ -58,26 +61,65 @@ _KNOWN = "tessera_known_item_rows"
 
 @contextmanager
 def items_loaded(session: Session, item_ids: Sequence[int]) -> Iterator[dict[int, Item]]:
-    """Load the items, their labels that count and their pre-filled labels in three queries, for a call
-    that settles several items: each later look-up is then answered from the session, present or not,
-    instead of a query per item and row. Yields the items by id."""
+    """Load the items, their labels that count, their pre-filled labels and their active labels in four
+    queries, for a call that settles several items: each later look-up is then answered from memory,
+    present or absent, instead of a query per item and row. Yields the items by id."""
     ids = sorted(set(item_ids))
     items = {item.id: item for item in session.scalars(select(Item).where(Item.id.in_(ids)))}
-    # Into the identity map, where session.get finds them.
-    labels = {row.item_id for row in session.scalars(select(ItemLabel).where(ItemLabel.item_id.in_(ids)))}
-    prelabels = {row.item_id for row in session.scalars(select(Prelabel).where(Prelabel.item_id.in_(ids)))}
-    session.info[_KNOWN] = _Known(set(ids) - labels, set(ids) - prelabels)
+    rows: dict[tuple[type, int], Any] = {}
+    for label in session.scalars(select(ItemLabel).where(ItemLabel.item_id.in_(ids))):
+        rows[(ItemLabel, label.item_id)] = label
+    for offered in session.scalars(select(Prelabel).where(Prelabel.item_id.in_(ids))):
+        rows[(Prelabel, offered.item_id)] = offered
+    active: dict[int, list[dict[str, Any]]] = {item_id: [] for item_id in ids}
+    query = (
+        select(Annotation.item_id, Annotation.payload)
+        .where(Annotation.item_id.in_(ids), Annotation.status == AnnotationStatus.active)
+        .order_by(Annotation.id)
+    )
+    for item_id, payload in session.execute(query):
+        active[item_id].append(dict(payload))
+    models: tuple[type, ...] = (ItemLabel, Prelabel)
+    absent = {(model, item_id) for model in models for item_id in ids} - set(rows)
+    session.info[_KNOWN] = _Known(rows, absent, active)
     try:
         yield items
     finally:
         session.info.pop(_KNOWN, None)
 
 
-def item_label(session: Session, item_id: int) -> ItemLabel | None:
+def note_label(session: Session, item_id: int, payload: dict[str, Any]) -> None:
+    """A new active label of an item of the running `items_loaded` call."""
     known = session.info.get(_KNOWN)
-    if known is not None and item_id in known.absent_labels:
-        return None
-    return session.get(ItemLabel, item_id)
+    if known is not None:
+        known.active[item_id].append(dict(payload))
+
+
+def _known_row(session: Session, model: type, item_id: int) -> Any:
+    known = session.info.get(_KNOWN)
+    if known is not None:
+        if (model, item_id) in known.absent:
+            return None
+        if (model, item_id) in known.rows:
+            return known.rows[(model, item_id)]
+    return session.get(model, item_id)
+
+
+def _remember(session: Session, model: type, item_id: int, row: Any) -> None:
+    known = session.info.get(_KNOWN)
+    if known is None:
+        return
+    if row is None:
+        known.rows.pop((model, item_id), None)
+        known.absent.add((model, item_id))
+    else:
+        known.rows[(model, item_id)] = row
+        known.absent.discard((model, item_id))
+
+
+def item_label(session: Session, item_id: int) -> ItemLabel | None:
+    label: ItemLabel | None = _known_row(session, ItemLabel, item_id)
+    return label
 
 
 def account(session: Session, item: Item, before: Standing) -> None:
@@ -123,6 +165,9 @@ def _place_in_order(session: Session, item: Item, *, queued: bool) -> None:
 
 
 def active_labels(session: Session, item_id: int) -> list[dict[str, Any]]:
+    known = session.info.get(_KNOWN)
+    if known is not None and item_id in known.active:
+        return [dict(payload) for payload in known.active[item_id]]
     return [
         dict(payload)
         for payload in session.scalars(
@@ -173,20 +218,17 @@ def _set_label(
     label: tuple[dict[str, Any], LabelSource, float | None] | None,
 ) -> None:
     """Make `label` the item's label that counts (None: it has none); `current` is its row, if any."""
-    known = session.info.get(_KNOWN)
     if label is None:
         if current is not None:
             session.delete(current)
             session.flush()
-            if known is not None:
-                known.absent_labels.add(item.id)
+            _remember(session, ItemLabel, item.id, None)
         return
     payload, source, agreement = label
     if current is None:
         current = ItemLabel(item_id=item.id, project_id=item.project_id, payload=payload, source=source)
         session.add(current)
-        if known is not None:
-            known.absent_labels.discard(item.id)
+        _remember(session, ItemLabel, item.id, current)
     current.payload, current.source, current.agreement = payload, source, agreement
     current.decided_at = clock.now()
     current.prelabel_outcome = prelabel_outcome(session, item.id, payload)
@@ -196,10 +238,7 @@ def _set_label(
 def prelabel_outcome(session: Session, item_id: int, payload: dict[str, Any]) -> str | None:
     """accepted when the label that counts is the pre-filled one, corrected when it differs, None when
     the item had none."""
-    known = session.info.get(_KNOWN)
-    if known is not None and item_id in known.absent_prelabels:
-        return None
-    offered = session.get(Prelabel, item_id)
+    offered = _known_row(session, Prelabel, item_id)
     if offered is None:
         return None
     return "accepted" if offered.payload == payload else "corrected"

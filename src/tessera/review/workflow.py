@@ -24,7 +24,7 @@ from tessera.queue.models import ItemOutcome, Task, TaskItem, TaskStatus
 from tessera.queue.service import close_task, ensure_labeling_open, open_task_of, renew_lease
 from tessera.queue.settings import labeling_settings
 from tessera.review.models import ItemLabel, LabelerCount, LabelSource, RateCount
-from tessera.review.settle import Standing, account, items_loaded, settle
+from tessera.review.settle import Standing, account, items_loaded, note_label, settle
 
 # Task types whose labels lie in the image's pixels: only their validation needs the image's size, so
 # only they read it (a classification submit must not open every image in the write transaction).
@@ -104,6 +104,7 @@ def submit_labels(
                     payload=stored[item.id], idempotency_key=key, seconds=submission.seconds,
                 )
             )  # fmt: skip
+            note_label(session, item.id, stored[item.id])
             item.claim_count = max(0, item.claim_count - 1)
             item.version += 1
             pending[item.id].outcome = ItemOutcome.submitted

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.orm import Session
 
 from tessera.core import clock
@@ -54,6 +54,7 @@ class _Known:
     rows: dict[tuple[type, int], Any]
     absent: set[tuple[type, int]]
     active: dict[int, list[dict[str, Any]]]
+    leaving_order: list[tuple[int, int, int]] = field(default_factory=list)  # deleted at the end, at once
 
 
 _KNOWN = "tessera_known_item_rows"
@@ -81,9 +82,15 @@ def items_loaded(session: Session, item_ids: Sequence[int]) -> Iterator[dict[int
         active[item_id].append(dict(payload))
     models: tuple[type, ...] = (ItemLabel, Prelabel)
     absent = {(model, item_id) for model in models for item_id in ids} - set(rows)
-    session.info[_KNOWN] = _Known(rows, absent, active)
+    known = session.info[_KNOWN] = _Known(rows, absent, active)
     try:
         yield items
+        if known.leaving_order:
+            session.execute(
+                delete(ItemOrder).where(
+                    tuple_(ItemOrder.project_id, ItemOrder.rank, ItemOrder.item_id).in_(known.leaving_order)
+                )
+            )
     finally:
         session.info.pop(_KNOWN, None)
 
@@ -154,6 +161,8 @@ def _place_in_order(session: Session, item: Item, *, queued: bool) -> None:
     if queued:
         if session.get(ItemOrder, (item.project_id, item.rank, item.id)) is None:
             session.add(ItemOrder(**key))
+    elif (known := session.info.get(_KNOWN)) is not None:
+        known.leaving_order.append((item.project_id, item.rank, item.id))
     else:
         session.execute(
             delete(ItemOrder).where(
@@ -232,7 +241,8 @@ def _set_label(
     current.payload, current.source, current.agreement = payload, source, agreement
     current.decided_at = clock.now()
     current.prelabel_outcome = prelabel_outcome(session, item.id, payload)
-    session.flush()
+    if session.info.get(_KNOWN) is None:
+        session.flush()  # else the call's one flush at its end writes it with the rest
 
 
 def prelabel_outcome(session: Session, item_id: int, payload: dict[str, Any]) -> str | None:

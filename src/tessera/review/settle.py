@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from tessera.core import clock
@@ -85,11 +85,16 @@ def items_loaded(session: Session, item_ids: Sequence[int]) -> Iterator[dict[int
     known = session.info[_KNOWN] = _Known(rows, absent, active)
     try:
         yield items
-        if known.leaving_order:
+        if known.leaving_order:  # by primary key, one executemany (a row-value IN would scan the table)
+            order = ItemOrder.__table__
+            assert isinstance(order, Table)
             session.execute(
-                delete(ItemOrder).where(
-                    tuple_(ItemOrder.project_id, ItemOrder.rank, ItemOrder.item_id).in_(known.leaving_order)
-                )
+                delete(order).where(
+                    order.c.project_id == bindparam("p"),
+                    order.c.rank == bindparam("r"),
+                    order.c.item_id == bindparam("i"),
+                ),
+                [{"p": p, "r": r, "i": i} for p, r, i in known.leaving_order],
             )
     finally:
         session.info.pop(_KNOWN, None)

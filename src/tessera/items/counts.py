@@ -41,12 +41,15 @@ def write_pending(session: Session) -> None:
     if not pending:
         return
     dialect = session.get_bind().dialect.name
+    batches: dict[Any, list[dict[str, Any]]] = {}  # one executemany per statement, rows in key order
     for key in sorted(pending, key=_sort_key):  # one order for every writer: no lock-order deadlock
         row = pending[key]
         if not any(row["values"].values()):
             continue  # the deltas cancelled out
         statement = _upsert_statement(dialect, row["table"], tuple(row["keys"]), tuple(row["values"]))
-        session.execute(statement, {**row["keys"], **row["values"]})
+        batches.setdefault(statement, []).append({**row["keys"], **row["values"]})
+    for statement, rows in batches.items():
+        session.execute(statement, rows)
 
 
 def _sort_key(key: tuple[Any, ...]) -> tuple[str, tuple[str, ...], tuple[str, ...]]:

@@ -30,13 +30,14 @@ from tessera.api.schemas.labeling import (
 )
 from tessera.core.settings import Settings
 from tessera.ingest.media import read_image_size
+from tessera.items.models import Item
 from tessera.labels.models import Annotation, AnnotationStatus, Prelabel
 from tessera.labels.validation import render_label
 from tessera.projects.models import Project
 from tessera.projects.service import get_project
 from tessera.queue.assignment import assign_items, list_assignments, unassign_items
-from tessera.queue.models import Task
-from tessera.queue.service import claim_task, get_task, open_task_of, renew_lease, task_items
+from tessera.queue.models import Task, TaskItem
+from tessera.queue.service import claim_task, get_task, open_task_of, renew_lease
 from tessera.queue.settings import SettingsChange, labeling_settings, update_labeling_settings
 from tessera.review.listing import labeler_annotations
 from tessera.review.workflow import (
@@ -62,32 +63,39 @@ def image_reader(session: Session, settings: Settings) -> ImageSize:
     return lambda item: read_image_size(session, settings, item)
 
 
-def task_out(session: Session, task: Task) -> TaskOut:
-    project = get_project(session, task.project_id)
+def task_out(session: Session, task: Task, project: Project | None = None) -> TaskOut:
+    """The task as the labeling tool shows it: columns read as rows, not as ORM objects (this answers
+    every claim and submit)."""
+    project = project or get_project(session, task.project_id)
     names = class_names(project)
-    mine = {
-        annotation.item_id: annotation.payload
-        for annotation in session.scalars(
-            select(Annotation).where(
+    mine: dict[int, dict[str, Any]] = dict(
+        session.execute(
+            select(Annotation.item_id, Annotation.payload).where(
                 Annotation.task_id == task.id, Annotation.status == AnnotationStatus.active
             )
+        ).all()  # rows, not the result: dict() would take a result for a mapping (it has keys())
+    )
+    listed = session.execute(
+        select(
+            TaskItem.outcome, Item.id, Item.path, Item.row_index, Item.text, Item.width, Item.height,
+            Item.health,
         )
-    }
-    listed = task_items(session, task)
-    offered = {
-        prelabel.item_id: prelabel.payload
-        for prelabel in session.scalars(
-            select(Prelabel).where(Prelabel.item_id.in_([item.id for _, item in listed]))
-        )
-    }
+        .join(Item, Item.id == TaskItem.item_id)
+        .where(TaskItem.task_id == task.id)
+        .order_by(TaskItem.position)
+    ).all()  # fmt: skip
+    ids = [row.id for row in listed]
+    offered: dict[int, dict[str, Any]] = dict(
+        session.execute(select(Prelabel.item_id, Prelabel.payload).where(Prelabel.item_id.in_(ids))).all()
+    )
     items = [
         TaskItemOut(
-            id=item.id, path=item.path, row_index=item.row_index, text=item.text, width=item.width,
-            height=item.height, health=item.health, outcome=task_item.outcome,
-            label=render_label(mine[item.id], names) if item.id in mine else None,
-            prelabel=render_label(offered[item.id], names) if item.id in offered else None,
+            id=row.id, path=row.path, row_index=row.row_index, text=row.text, width=row.width,
+            height=row.height, health=row.health, outcome=row.outcome,
+            label=render_label(mine[row.id], names) if row.id in mine else None,
+            prelabel=render_label(offered[row.id], names) if row.id in offered else None,
         )
-        for task_item, item in listed
+        for row in listed
     ]  # fmt: skip
     return TaskOut(
         id=task.id, project_id=task.project_id, kind=task.kind, status=task.status,
@@ -135,7 +143,7 @@ def claim_next_task(project_id: ProjectId, body: NextTask, actor: ActorDep, sess
     task = claim_task(session, project=project, user_id=actor.user.id, kind=body.kind)
     if task is None:
         return Response(status_code=204)
-    return task_out(session, task)
+    return task_out(session, task, project)
 
 
 def _task_for(session: Session, actor: Any, task_id: int) -> Task:
@@ -163,16 +171,17 @@ def submit_task_labels(
     """Submit labels for items of your task (all or some); 409 "lease expired" when it ran out, 422 naming
     a class that is not in the project. A retry with the same idempotency key changes nothing."""
     task = _task_for(session, actor, task_id)
+    project = get_project(session, task.project_id)
     submit_labels(
         session,
-        project=get_project(session, task.project_id),
+        project=project,
         task=task,
         user_id=actor.user.id,
         submissions=[Submission(entry.item_id, entry.label, entry.seconds) for entry in body.labels],
         idempotency_key=body.idempotency_key,
         image_size=image_reader(session, settings),
     )
-    return task_out(session, task)
+    return task_out(session, task, project)
 
 
 @router.post("/tasks/{task_id}/skip", response_model=TaskOut)
@@ -180,7 +189,7 @@ def skip_task_item(task_id: TaskId, body: SkipIn, actor: ActorDep, session: Sess
     task = _task_for(session, actor, task_id)
     project = get_project(session, task.project_id)
     skip_item(session, project=project, task=task, user_id=actor.user.id, item_id=body.item_id)
-    return task_out(session, task)
+    return task_out(session, task, project)
 
 
 @router.post("/tasks/{task_id}/release", response_model=TaskOut)

@@ -141,6 +141,26 @@ def test_a_retried_submission_changes_nothing(client: TestClient, db: Database) 
     assert_counters_match_a_recount(db, team.project_id)
 
 
+def test_a_submission_can_bring_the_next_task_in_the_same_request(client: TestClient, db: Database) -> None:
+    team = make_team(db, items=6)
+    who = team.labelers[0]
+    task = claim(client, team, who)
+    assert task and len(task["items"]) == 4
+    ids = [item["id"] for item in task["items"]]
+    part = ok(submit(client, task, who, {ids[0]: classes("cat")}, next=True))
+    assert part["status"] == "open" and part["next_task"]["id"] == task["id"]  # still your open task
+    rest = {item_id: classes("dog") for item_id in ids[1:]}
+    done = ok(submit(client, task, who, rest, next=True, idempotency_key="rest"))
+    following = done["next_task"]
+    assert done["status"] == "submitted" and following["id"] != task["id"]
+    assert len(following["items"]) == 2 and not {item["id"] for item in following["items"]} & set(ids)
+    again = ok(submit(client, task, who, rest, next=True, idempotency_key="rest"))  # a retry
+    assert again["next_task"]["id"] == following["id"]  # the task it already claimed, not a third
+    last = {item["id"]: classes("bird") for item in following["items"]}
+    assert ok(submit(client, following, who, last, next=True))["next_task"] is None  # nothing left
+    assert_counters_match_a_recount(db, team.project_id)
+
+
 def test_a_labeler_changes_a_label_until_it_is_reviewed(client: TestClient, db: Database) -> None:
     team = make_team(db, items=4)
     task = claim(client, team, team.labelers[0])

@@ -25,6 +25,7 @@ from tessera.api.schemas.labeling import (
     NextTask,
     SkipIn,
     SubmissionIn,
+    SubmittedTaskOut,
     TaskItemOut,
     TaskOut,
 )
@@ -160,16 +161,17 @@ def read_task(task_id: TaskId, actor: ActorDep, session: SessionDep) -> TaskOut:
     return task_out(session, task)
 
 
-@router.post("/tasks/{task_id}/submit", response_model=TaskOut)
+@router.post("/tasks/{task_id}/submit", response_model=SubmittedTaskOut)
 def submit_task_labels(
     task_id: TaskId,
     body: SubmissionIn,
     actor: ActorDep,
     session: SessionDep,
     settings: SettingsDep,
-) -> TaskOut:
+) -> SubmittedTaskOut:
     """Submit labels for items of your task (all or some); 409 "lease expired" when it ran out, 422 naming
-    a class that is not in the project. A retry with the same idempotency key changes nothing."""
+    a class that is not in the project. A retry with the same idempotency key changes nothing. With
+    `next`, your next task comes back too (`next_task`), claimed in the same transaction."""
     task = _task_for(session, actor, task_id)
     project = get_project(session, task.project_id)
     submit_labels(
@@ -181,7 +183,11 @@ def submit_task_labels(
         idempotency_key=body.idempotency_key,
         image_size=image_reader(session, settings),
     )
-    return task_out(session, task, project)
+    submitted = task_out(session, task, project)
+    following = claim_task(session, project=project, user_id=actor.user.id) if body.next else None
+    return SubmittedTaskOut(
+        **dict(submitted), next_task=task_out(session, following, project) if following else None
+    )
 
 
 @router.post("/tasks/{task_id}/skip", response_model=TaskOut)

@@ -70,6 +70,12 @@ class TaskOut(BaseModel):
     items: list[TaskItemOut]
 
 
+class SubmittedTaskOut(TaskOut):
+    next_task: TaskOut | None = Field(
+        None, description="With `next`: your next task (your open one, else a new page); else null."
+    )
+
+
 class LabelIn(BaseModel):
     item_id: int = Field(ge=1, le=MAX_ID)
     label: dict[str, Any]
@@ -80,6 +86,11 @@ class SubmissionIn(BaseModel):
     labels: list[LabelIn] = Field(min_length=1, max_length=9)
     idempotency_key: str | None = Field(
         None, min_length=1, max_length=100, description="A retry with the same key changes nothing."
+    )
+    next: bool = Field(
+        False,
+        description="Also claim your next task in the same request (one round trip, one transaction): it "
+        "comes back as `next_task`, null when no item is left for you.",
     )
 
 

@@ -16,12 +16,12 @@ SELECT + UPDATE rolled back), the whole claim_task + submit_labels in-process wi
 Environment: TESSERA_BENCH_SECONDS (per labeler count), TESSERA_BENCH_LABELERS ("8,32"),
 TESSERA_BENCH_PAGE_SIZE (1, 4, 6 or 9; default 4, the default for image classification),
 TESSERA_BENCH_SERVER_TIMING=0 (leave the server unwrapped), TESSERA_BENCH_PROFILE=FILE (cProfile the
-in-process cycles into FILE).
+in-process cycles into FILE), TESSERA_BENCH_CHAINED=1 (each submit also claims the next task, "next":
+true: a cycle is then one request after the first claim).
 """
 
 from __future__ import annotations
 
-import cProfile
 import os
 import tempfile
 import threading
@@ -35,29 +35,22 @@ from typing import Any
 
 import httpx
 import psutil
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
-from bench.support import fresh_database, migrated, percentile, server, timed_calls
+from bench.queue_checks import CLASSES, counters_match, database_doubles, ms, reference_figures
+from bench.support import fresh_database, migrated, server, timed_calls
 from tessera.accounts.memberships import set_member
 from tessera.accounts.models import ProjectRole, WorkspaceRole
 from tessera.accounts.service import create_api_token, create_user
 from tessera.core import clock
 from tessera.db.session import Database
-from tessera.items.counts import CLAIMED, add_counts, read_counts
-from tessera.items.models import Item, ItemState
-from tessera.labels.models import Annotation, AnnotationStatus
+from tessera.items.counts import add_counts
+from tessera.items.models import ItemState
 from tessera.projects.models import TaskType
-from tessera.projects.service import create_project, get_project
-from tessera.queue.models import Task, TaskItem, TaskKind
-from tessera.queue.service import _candidates, _claim_items, _claimable, claim_task
+from tessera.projects.service import create_project
 from tessera.queue.settings import SettingsChange, update_labeling_settings
-from tessera.review.workflow import Submission, submit_labels
 
-CLASSES = ("cat", "dog", "bird", "car", "tree")
 DASHBOARD_EVERY_S = 2.0
-REFERENCE_CALLS = 300  # the claim SQL alone
-REFERENCE_CYCLES = 100  # whole claim + submit in-process
-PRELABELED_CHECKS = 20
 SUBMIT_ATTEMPTS = 3
 SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
 # Ranks: (i * 1103515245 + 12345) mod 2**31, a full-period permutation of 0..2**31-1 (odd increment,
@@ -183,7 +176,7 @@ def _populate(url: str, count: int, labelers: int, page_size: int) -> Setup:
     return Setup(project_id, admin_token, tokens[:-1], reference_user_id, time.perf_counter() - started)
 
 
-def _server_ms(response: httpx.Response) -> float | None:
+def _serverms(response: httpx.Response) -> float | None:
     """The `dur` of the Server-Timing header (ours, `bench;dur=`, or the first the server sends)."""
     header = response.headers.get("server-timing")
     if not header:
@@ -261,7 +254,7 @@ def _call(
         samples.statuses[f"{name} {type(error).__name__}"] += 1
         return None
     took = (time.perf_counter() - started) * 1000
-    server_ms = _server_ms(response)
+    server_ms = _serverms(response)
     if name == "next":
         samples.next_ms.append(took)
         if server_ms is not None:
@@ -286,43 +279,57 @@ def _labeler(
     seconds: float,
     tracker: Tracker,
     samples: Samples,
+    chained: bool,
 ) -> None:
+    """Claim, submit, again. `chained`: each submit asks for the next task too ("next": true), so after
+    the first claim a cycle is one request."""
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
         client.get("/api/health")  # the connection is open before the clock starts
         start.wait()
         deadline = time.perf_counter() + seconds
+        task: dict[str, Any] | None = None
         while time.perf_counter() < deadline:  # a cycle once begun is finished: no task is left open
-            response = _call(
-                client, "next", f"/api/projects/{project_id}/tasks/next", {"kind": None}, samples
-            )
-            if response is not None and response.status_code == 204:
-                samples.exhausted = True
-                break
-            if response is None or response.status_code != 200:
-                continue  # a failed claim: claim again (an open task comes back as it was)
-            task = response.json()
-            item_ids = [item["id"] for item in task["items"] if item["outcome"] == "pending"]
-            tracker.handed(index, task["id"], [item["id"] for item in task["items"]])
-            body = {
-                "labels": [
-                    {
-                        "item_id": item_id,
-                        "label": {"classes": [CLASSES[item_id % len(CLASSES)]]},
-                        "seconds": 2.5,
-                    }
-                    for item_id in item_ids
-                ],
-                "idempotency_key": f"task-{task['id']}",
-            }
-            for _ in range(SUBMIT_ATTEMPTS):  # a retry with the same key is safe
-                response = _call(client, "submit", f"/api/tasks/{task['id']}/submit", body, samples)
-                if response is not None and response.status_code < 500:
+            if task is None:
+                response = _call(
+                    client, "next", f"/api/projects/{project_id}/tasks/next", {"kind": None}, samples
+                )
+                if response is not None and response.status_code == 204:
+                    samples.exhausted = True
                     break
-            if response is not None and response.status_code == 200:
-                tracker.submitted(item_ids)
-                samples.cycles += 1
-                samples.items += len(item_ids)
+                if response is None or response.status_code != 200:
+                    continue  # a failed claim: claim again (an open task comes back as it was)
+                task = response.json()
+            assert task is not None
+            task = _submit_page(client, index, task, tracker, samples, chained)
+            if chained and task is None and samples.exhausted:
+                break
+
+
+def _submit_page(
+    client: httpx.Client, index: int, task: dict[str, Any], tracker: Tracker, samples: Samples, chained: bool
+) -> dict[str, Any] | None:
+    """Label every waiting item of the task; the next task when `chained` (None: claim again)."""
+    item_ids = [item["id"] for item in task["items"] if item["outcome"] == "pending"]
+    tracker.handed(index, task["id"], [item["id"] for item in task["items"]])
+    labels = [
+        {"item_id": item_id, "label": {"classes": [CLASSES[item_id % len(CLASSES)]]}, "seconds": 2.5}
+        for item_id in item_ids
+    ]
+    body = {"labels": labels, "idempotency_key": f"task-{task['id']}", "next": chained}
+    for _ in range(SUBMIT_ATTEMPTS):  # a retry with the same key is safe
+        response = _call(client, "submit", f"/api/tasks/{task['id']}/submit", body, samples)
+        if response is not None and response.status_code < 500:
+            break
+    if response is None or response.status_code != 200:
+        return None
+    tracker.submitted(item_ids)
+    samples.cycles += 1
+    samples.items += len(item_ids)
+    following: dict[str, Any] | None = response.json().get("next_task") if chained else None
+    if chained and following is None:
+        samples.exhausted = True
+    return following
 
 
 def _dashboard_sampler(
@@ -344,10 +351,6 @@ def _cpu_s(process: psutil.Process) -> float:
     return float(times.user + times.system)
 
 
-def _ms(samples: list[float], share: float) -> float | None:
-    return round(percentile(samples, share), 2) if samples else None
-
-
 def _drive(
     base: str,
     setup: Setup,
@@ -355,6 +358,7 @@ def _drive(
     seconds: float,
     tracker: Tracker,
     server_process: psutil.Process,
+    chained: bool,
 ) -> tuple[dict[str, Any], list[float]]:
     """`labelers` threads for `seconds`; the run's figures and its dashboard samples."""
     per_labeler = [Samples() for _ in range(labelers)]
@@ -362,7 +366,7 @@ def _drive(
     threads = [
         threading.Thread(
             target=_labeler,
-            args=(base, setup.project_id, token, index, start, seconds, tracker, per_labeler[index]),
+            args=(base, setup.project_id, token, index, start, seconds, tracker, per_labeler[index], chained),
             daemon=True,
         )
         for index, token in enumerate(setup.labeler_tokens[:labelers])
@@ -397,159 +401,24 @@ def _drive(
         "items_labeled": total.items,
         "cycles_per_s": round(total.cycles / elapsed, 1),
         "items_per_s": round(total.items / elapsed, 1),
-        "next_p50_ms": _ms(total.next_ms, 0.5),
-        "next_p99_ms": _ms(total.next_ms, 0.99),
-        "submit_p50_ms": _ms(total.submit_ms, 0.5),
-        "submit_p99_ms": _ms(total.submit_ms, 0.99),
-        "next_server_p50_ms": _ms(total.next_server_ms, 0.5),
-        "next_server_p99_ms": _ms(total.next_server_ms, 0.99),
-        "submit_server_p50_ms": _ms(total.submit_server_ms, 0.5),
-        "submit_server_p99_ms": _ms(total.submit_server_ms, 0.99),
-        "next_max_ms": _ms(total.next_ms, 1.0),
-        "submit_max_ms": _ms(total.submit_ms, 1.0),
+        "next_p50_ms": ms(total.next_ms, 0.5),
+        "next_p99_ms": ms(total.next_ms, 0.99),
+        "submit_p50_ms": ms(total.submit_ms, 0.5),
+        "submit_p99_ms": ms(total.submit_ms, 0.99),
+        "next_server_p50_ms": ms(total.next_server_ms, 0.5),
+        "next_server_p99_ms": ms(total.next_server_ms, 0.99),
+        "submit_server_p50_ms": ms(total.submit_server_ms, 0.5),
+        "submit_server_p99_ms": ms(total.submit_server_ms, 0.99),
+        "next_max_ms": ms(total.next_ms, 1.0),
+        "submit_max_ms": ms(total.submit_ms, 1.0),
         "server_cpu_ms_per_cycle": round(server_cpu * 1000 / cycles, 2),
         "server_cpu_share": round(server_cpu / elapsed, 2),  # of one core
         "client_cpu_share": round(client_cpu / elapsed, 2),
-        "dashboard_p50_ms": _ms(dashboard, 0.5),
+        "dashboard_p50_ms": ms(dashboard, 0.5),
         "statuses": dict(sorted(total.statuses.items())),
         "failures": total.failures,
         "queue_exhausted": total.exhausted,
     }, dashboard
-
-
-def _database_doubles(url: str, project_id: int) -> dict[str, list[int]]:
-    """Items with more active labels, or in more tasks, or held by more tasks, than one labeler each."""
-    database = Database.from_url(url)
-    with database.read() as session:
-        labels = session.scalars(
-            select(Annotation.item_id)
-            .where(Annotation.project_id == project_id, Annotation.status == AnnotationStatus.active)
-            .group_by(Annotation.item_id)
-            .having(func.count() > 1)
-        ).all()
-        tasks = session.scalars(
-            select(TaskItem.item_id)
-            .join(Task, Task.id == TaskItem.task_id)
-            .where(Task.project_id == project_id)
-            .group_by(TaskItem.item_id)
-            .having(func.count() > 1)
-        ).all()
-        claims = session.scalars(
-            select(Item.id).where(Item.project_id == project_id, Item.claim_count + Item.label_count > 1)
-        ).all()
-    database.dispose()
-    return {"labels": list(labels), "tasks": list(tasks), "claims": list(claims)}
-
-
-def _counters_match(url: str, project_id: int) -> bool:
-    """The dashboard's counters equal a count of the rows (read only: no recount is stored)."""
-    database = Database.from_url(url)
-    with database.read() as session:
-        counted = read_counts(session, project_id)
-        states = dict(
-            session.execute(
-                select(Item.state, func.count()).where(Item.project_id == project_id).group_by(Item.state)
-            ).all()
-        )
-        claimed = session.scalar(
-            select(func.count()).where(
-                Item.project_id == project_id, Item.state == ItemState.unlabeled, Item.claim_count > 0
-            )
-        )
-    database.dispose()
-    rows = {ItemState(state).value: int(number) for state, number in states.items()}
-    return all(counted.get(name, 0) == number for name, number in rows.items()) and counted.get(
-        CLAIMED, 0
-    ) == int(claimed or 0)
-
-
-@contextmanager
-def _profiled(path: str | None) -> Iterator[None]:
-    if not path:
-        yield
-        return
-    profiler = cProfile.Profile()
-    profiler.enable()
-    try:
-        yield
-    finally:
-        profiler.disable()
-        profiler.dump_stats(path)
-
-
-def _reference(url: str, setup: Setup, page_size: int) -> dict[str, Any]:
-    """In-process, one call after another: the claim's SQL alone (candidates SELECT; SELECT + UPDATE +
-    counter, rolled back), then whole claim_task + submit_labels cycles without HTTP, committed."""
-    database = migrated(url)
-    user_id = setup.reference_user_id
-    select_ms, claim_ms = [], []
-    for _ in range(REFERENCE_CALLS):
-        with database.read() as session:
-            started = time.perf_counter()
-            conditions = _claimable(setup.project_id, user_id, 1)
-            _candidates(session, setup.project_id, user_id, conditions, page_size)
-            select_ms.append((time.perf_counter() - started) * 1000)
-        with database.write_sessions() as session:  # BEGIN IMMEDIATE on SQLite, as a claim does
-            session.begin()
-            started = time.perf_counter()
-            _claim_items(session, setup.project_id, user_id, TaskKind.manual, page_size, 1)
-            claim_ms.append((time.perf_counter() - started) * 1000)
-            session.rollback()
-    check_ms, indexed_ms = [], []
-    waiting = (Item.project_id == setup.project_id, Item.state == ItemState.unlabeled)
-    with database.read() as session:
-        for samples, prelabeled in (
-            (check_ms, Item.prelabeled.is_(True)),
-            (indexed_ms, text("items.prelabeled")),
-        ):
-            for _ in range(PRELABELED_CHECKS):
-                started = time.perf_counter()
-                session.scalar(select(Item.id).where(*waiting, prelabeled).limit(1))
-                samples.append((time.perf_counter() - started) * 1000)
-    next_ms, submit_ms = [], []
-    with _profiled(os.environ.get("TESSERA_BENCH_PROFILE")):
-        for _ in range(REFERENCE_CYCLES):
-            started = time.perf_counter()
-            with database.write() as session:
-                project = get_project(session, setup.project_id)
-                task = claim_task(session, project=project, user_id=user_id)
-                assert task is not None
-                task_id = task.id
-                item_ids = [item_id for (item_id,) in session.execute(
-                    select(TaskItem.item_id).where(TaskItem.task_id == task_id).order_by(TaskItem.position)
-                )]  # fmt: skip
-            next_ms.append((time.perf_counter() - started) * 1000)
-            started = time.perf_counter()
-            with database.write() as session:
-                project = get_project(session, setup.project_id)
-                submit_labels(
-                    session,
-                    project=project,
-                    task=session.get_one(Task, task_id),
-                    user_id=user_id,
-                    submissions=[
-                        Submission(item_id, {"classes": [CLASSES[item_id % len(CLASSES)]]}, 2.5)
-                        for item_id in item_ids
-                    ],
-                    idempotency_key=f"reference-{task_id}",
-                )
-            submit_ms.append((time.perf_counter() - started) * 1000)
-    database.dispose()
-    return {
-        "claim_select_only_p50_ms": _ms(select_ms, 0.5),
-        "claim_select_only_p99_ms": _ms(select_ms, 0.99),
-        "claim_sql_p50_ms": _ms(claim_ms, 0.5),
-        "claim_sql_p99_ms": _ms(claim_ms, 0.99),
-        # The claim's first question, "any pre-labeled item?", as the service asks it (`IS 1` on SQLite),
-        # and as its partial index `WHERE prelabeled` can answer it.
-        "prelabeled_check_p50_ms": _ms(check_ms, 0.5),
-        "prelabeled_check_through_index_p50_ms": _ms(indexed_ms, 0.5),
-        "service_next_p50_ms": _ms(next_ms, 0.5),
-        "service_next_p99_ms": _ms(next_ms, 0.99),
-        "service_submit_p50_ms": _ms(submit_ms, 0.5),
-        "service_submit_p99_ms": _ms(submit_ms, 0.99),
-        "service_cycles_per_s": round(1000 * len(next_ms) / (sum(next_ms) + sum(submit_ms)), 1),
-    }
 
 
 @contextmanager
@@ -579,6 +448,7 @@ def run(*, items: int | None, database: str | None) -> dict[str, Any]:
     crews = [int(part) for part in os.environ.get("TESSERA_BENCH_LABELERS", "8,32").split(",") if part]
     page_size = int(_env_float("TESSERA_BENCH_PAGE_SIZE", 4))
     timing = os.environ.get("TESSERA_BENCH_SERVER_TIMING", "1") != "0"
+    chained = os.environ.get("TESSERA_BENCH_CHAINED", "0") == "1"
     load = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="tessera-bench-") as scratch:
         url = fresh_database(database, Path(scratch))
@@ -591,9 +461,10 @@ def run(*, items: int | None, database: str | None) -> dict[str, Any]:
             httpx.Client(base_url=base, headers=admin, timeout=60) as client,
         ):
             timed_calls(client, "/api/health", 50)
-            _drive(base, setup, max(crews), min(seconds, 3.0), tracker, process)  # warm-up, not reported
+            warm_up = min(seconds, 3.0)  # not reported
+            _drive(base, setup, max(crews), warm_up, tracker, process, chained)
             for crew in crews:
-                figures, during = _drive(base, setup, crew, seconds, tracker, process)
+                figures, during = _drive(base, setup, crew, seconds, tracker, process, chained)
                 runs.append(figures)
                 dashboard += during
             after = timed_calls(client, f"/api/projects/{setup.project_id}/dashboard", 20)
@@ -601,9 +472,9 @@ def run(*, items: int | None, database: str | None) -> dict[str, Any]:
             health = timed_calls(client, "/api/health", 500)
             health_cpu = (_cpu_s(process) - health_cpu) * 1000 / len(health)
             rss_mb = process.memory_info().rss / 2**20
-        doubles = _database_doubles(url, setup.project_id)
-        counters_ok = _counters_match(url, setup.project_id)
-        reference = _reference(url, setup, page_size)
+        doubles = database_doubles(url, setup.project_id)
+        counters_ok = counters_match(url, setup.project_id)
+        reference = reference_figures(url, setup.project_id, setup.reference_user_id, page_size)
     flagged = tracker.overlapping | tracker.reassigned | {item for ids in doubles.values() for item in ids}
     main = runs[-1]  # the most labelers: the figures the goals are checked against
     return {
@@ -618,6 +489,7 @@ def run(*, items: int | None, database: str | None) -> dict[str, Any]:
             "seconds_each": seconds,
             "figures_from_labelers": main["labelers"],
             "server_processes": 1,
+            "submit_with_next": chained,
             "server_timing": "bench wrapper around the ASGI app" if timing else "none",
             "client": "one thread and keep-alive httpx.Client per labeler, in the benchmark's process",
             "cpus": os.cpu_count(),
@@ -636,10 +508,10 @@ def run(*, items: int | None, database: str | None) -> dict[str, Any]:
             "cycles_per_s": main["cycles_per_s"],
             "server_cpu_ms_per_cycle": main["server_cpu_ms_per_cycle"],
             "double_assignments": len(flagged),
-            "dashboard_ms": _ms(dashboard + after, 0.5),
-            "dashboard_during_runs_p50_ms": _ms(dashboard, 0.5),
-            "dashboard_during_runs_max_ms": _ms(dashboard, 1.0),
-            "dashboard_after_p50_ms": _ms(after, 0.5),
+            "dashboard_ms": ms(dashboard + after, 0.5),
+            "dashboard_during_runs_p50_ms": ms(dashboard, 0.5),
+            "dashboard_during_runs_max_ms": ms(dashboard, 1.0),
+            "dashboard_after_p50_ms": ms(after, 0.5),
             "counters_match_rows": counters_ok,
             "server_rss_mb": round(rss_mb, 1),
             "double_assignment_checks": {
@@ -652,8 +524,8 @@ def run(*, items: int | None, database: str | None) -> dict[str, Any]:
             "runs": runs,
         },
         "reference": {
-            "health_p50_ms": _ms(health, 0.5),
-            "health_p99_ms": _ms(health, 0.99),
+            "health_p50_ms": ms(health, 0.5),
+            "health_p99_ms": ms(health, 0.99),
             "health_server_cpu_ms": round(health_cpu, 2),
             **reference,
         },

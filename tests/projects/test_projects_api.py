@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from tessera.accounts.models import ProjectRole, WorkspaceRole
 from tessera.db.session import Database
+from tessera.items.counts import add_counts
 from tessera.projects.models import LabelClass, Project, TaskType
 from tests.support.factories import bearer, make_project, make_token, make_user
 
@@ -227,6 +228,27 @@ def test_lists_page_with_a_cursor(client: TestClient, db: Database) -> None:
     assert seen == ids and pages == 3
     bad = client.get("/api/projects?cursor=garbage", headers=headers)
     assert bad.status_code == 422 and bad.json()["details"]["errors"][0]["field"] == "cursor"
+
+
+def test_the_list_gives_your_role_and_each_projects_progress(client: TestClient, db: Database) -> None:
+    with db.write() as session:
+        owner = make_user(session, role=WorkspaceRole.creator)
+        labeler = make_user(session)
+        admin = make_user(session, role=WorkspaceRole.admin)
+        labeled = make_project(session, owner, members={labeler: ProjectRole.labeler})
+        other = make_project(session, owner)
+        add_counts(session, labeled.id, {"unlabeled": 5, "labeled": 3, "skipped": 1, "removed": 2})
+        tokens = {user: bearer(make_token(session, user)) for user in (owner, labeler, admin)}
+
+    def listed(user: object) -> dict[int, tuple[object, object]]:
+        items = client.get("/api/projects", headers=tokens[user]).json()["items"]  # type: ignore[index]
+        return {item["id"]: (item["role"], item["progress"]) for item in items}
+
+    empty = {"total": 0, "unlabeled": 0, "labeled": 0, "needs_review": 0, "skipped": 0}
+    progress = {"total": 9, "unlabeled": 5, "labeled": 3, "needs_review": 0, "skipped": 1}  # removed: out
+    assert listed(labeler) == {labeled.id: ("labeler", progress)}
+    assert listed(owner) == {labeled.id: ("owner", progress), other.id: ("owner", empty)}
+    assert listed(admin) == {labeled.id: (None, progress), other.id: (None, empty)}  # not a member
 
 
 def test_task_types_are_listed_with_a_summary(client: TestClient, creator: Headers) -> None:

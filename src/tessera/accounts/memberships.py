@@ -18,6 +18,18 @@ def role_in_project(session: Session, *, user_id: int, project_id: int) -> Proje
     return ProjectRole(role) if role is not None else None
 
 
+def roles_in_projects(
+    session: Session, *, user_id: int, project_ids: Sequence[int]
+) -> dict[int, ProjectRole]:
+    """The user's role in each of the projects they are a member of, in one query."""
+    rows = session.execute(
+        select(Membership.project_id, Membership.role).where(
+            Membership.user_id == user_id, Membership.project_id.in_(project_ids)
+        )
+    )
+    return {project_id: ProjectRole(role) for project_id, role in rows}
+
+
 def set_member(session: Session, *, project_id: int, user: User, role: ProjectRole) -> Membership:
     """Add `user` to the project with `role`, or change their role. The last owner cannot be demoted."""
     membership = session.get(Membership, (project_id, user.id))

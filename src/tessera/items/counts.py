@@ -3,7 +3,7 @@ read by the dashboard in one indexed query."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -96,6 +96,20 @@ def read_counts(session: Session, project_id: int) -> dict[str, int]:
     write_pending(session)
     rows = session.execute(select(ItemCount.name, ItemCount.value).where(ItemCount.project_id == project_id))
     return {name: int(value) for name, value in rows}
+
+
+def read_counts_of(session: Session, project_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """`read_counts` for several projects in one query (a projects list shows each one's progress)."""
+    write_pending(session)
+    counts: dict[int, dict[str, int]] = {project_id: {} for project_id in project_ids}
+    rows = session.execute(
+        select(ItemCount.project_id, ItemCount.name, ItemCount.value).where(
+            ItemCount.project_id.in_(project_ids)
+        )
+    )
+    for project_id, name, value in rows:
+        counts[project_id][name] = int(value)
+    return counts
 
 
 def recount_items(session: Session, project_id: int) -> dict[str, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from tessera.accounts.memberships import roles_in_projects
 from tessera.accounts.policies import authorize
 from tessera.accounts.policies.projects import ProjectPolicy
 from tessera.api.deps import ActorDep, PageDep, ProjectId, SessionDep
@@ -12,11 +13,14 @@ from tessera.api.schemas.common import ERROR_RESPONSES, Page, page_response
 from tessera.api.schemas.projects import (
     InstructionsOut,
     LabelClassesSet,
+    ProgressOut,
     ProjectCreate,
+    ProjectListItem,
     ProjectOut,
     ProjectUpdate,
     TaskTypeOut,
 )
+from tessera.items.counts import read_counts_of
 from tessera.projects.instructions import render_instructions
 from tessera.projects.label_classes import LabelClassSpec
 from tessera.projects.models import TASK_TYPE_SUMMARIES, ProjectStatus
@@ -42,14 +46,32 @@ def list_task_types(actor: ActorDep) -> list[TaskTypeOut]:
     ]
 
 
-@router.get("/projects", response_model=Page[ProjectOut])
+@router.get("/projects", response_model=Page[ProjectListItem])
 def list_projects_route(actor: ActorDep, session: SessionDep, page: PageDep) -> Response:
-    """The live projects you are a member of (every project, for workspace admins), by id."""
+    """The live projects you are a member of (every project, for workspace admins), by id, each with
+    your role in it and its progress."""
     authorize(actor, ProjectPolicy.list())
     projects = list_projects(
         session, member_id=None if actor.is_admin else actor.user.id, after_id=page.position, limit=page.limit
     )
-    return page_response(projects, page.limit, ProjectOut)
+    ids = [project.id for project in projects]
+    roles = roles_in_projects(session, user_id=actor.user.id, project_ids=ids)
+    counts = read_counts_of(session, ids)
+    rows = [
+        ProjectListItem(
+            **ProjectOut.model_validate(project).model_dump(),
+            role=roles[project.id].value if project.id in roles else None,
+            progress=_progress(counts[project.id]),
+        )
+        for project in projects
+    ]
+    return page_response(rows, page.limit, ProjectListItem)
+
+
+def _progress(counts: dict[str, int]) -> ProgressOut:
+    states = ("unlabeled", "labeled", "needs_review", "skipped")
+    by_state = {state: max(0, counts.get(state, 0)) for state in states}
+    return ProgressOut(total=sum(by_state.values()), **by_state)
 
 
 @router.post("/projects", response_model=ProjectOut, status_code=201)

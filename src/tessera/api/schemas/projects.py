@@ -34,6 +34,24 @@ class ProjectOut(BaseModel):
     updated_at: datetime
 
 
+class ProgressOut(BaseModel):
+    """Items per state (removed items are not counted in `total`)."""
+
+    total: int
+    unlabeled: int
+    labeled: int
+    needs_review: int
+    skipped: int
+
+
+class ProjectListItem(ProjectOut):
+    role: str | None = Field(
+        description="Your role in the project (owner, manager, reviewer, labeler); null for a workspace "
+        "admin who is not a member"
+    )
+    progress: ProgressOut
+
+
 class ProjectCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     task_type: TaskType

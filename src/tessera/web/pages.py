@@ -29,3 +29,11 @@ def projects_page(request: Request) -> HTMLResponse:
 @router.get("/sign-in", response_class=HTMLResponse)
 def sign_in_page(request: Request) -> HTMLResponse:
     return templates.TemplateResponse(request, "sign_in.html", {"version": tessera.__version__})
+
+
+@router.get("/projects/{project_id}/label", response_class=HTMLResponse)
+def labeling_page(request: Request, project_id: int) -> HTMLResponse:
+    """The labeling tool: the project's instructions first, then its tasks."""
+    return templates.TemplateResponse(
+        request, "label.html", {"version": tessera.__version__, "project_id": project_id}
+    )

@@ -37,3 +37,11 @@ def labeling_page(request: Request, project_id: int) -> HTMLResponse:
     return templates.TemplateResponse(
         request, "label.html", {"version": tessera.__version__, "project_id": project_id}
     )
+
+
+@router.get("/projects/{project_id}", response_class=HTMLResponse)
+def project_page(request: Request, project_id: int) -> HTMLResponse:
+    """A project's dashboard, for its managers and reviewers."""
+    return templates.TemplateResponse(
+        request, "project.html", {"version": tessera.__version__, "project_id": project_id}
+    )

@@ -30,7 +30,11 @@ function managedRow(project, refresh) {
   const row = element("tr");
   row.dataset.projectId = project.id;
   const name = element("td");
-  name.append(element("strong", project.name), element("div", project.task_type.replaceAll("_", " "), "muted"));
+  const link = element("a", project.name);
+  link.href = `/projects/${project.id}`;
+  const title = element("strong");
+  title.append(link);
+  name.append(title, element("div", project.task_type.replaceAll("_", " "), "muted"));
   const status = element("td", project.status, `status status-${project.status}`);
   const progress = element("td");
   progress.append(progressBar(project.progress));

@@ -45,3 +45,11 @@ def project_page(request: Request, project_id: int) -> HTMLResponse:
     return templates.TemplateResponse(
         request, "project.html", {"version": tessera.__version__, "project_id": project_id}
     )
+
+
+@router.get("/projects/{project_id}/review", response_class=HTMLResponse)
+def review_page(request: Request, project_id: int) -> HTMLResponse:
+    """Reviewing a project's items: filters, reject, skipped items, the label that counts."""
+    return templates.TemplateResponse(
+        request, "review.html", {"version": tessera.__version__, "project_id": project_id}
+    )

@@ -1,0 +1,164 @@
+// Reviewing a project's items: filter by state, class and labeler; reject labels (the item goes back to
+// the queue), send a skipped item back or take it out of the project, or set the label that counts.
+// Every decision carries the item's version: if it changed meanwhile, the page says what it is now.
+import { api, ApiError, currentUser } from "./api.js";
+
+const projectId = Number(document.getElementById("review").dataset.projectId);
+const $ = (id) => document.getElementById(id);
+const state = { project: null, multi: false, cursor: null, users: new Map() };
+
+function element(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text; // text, never HTML
+  if (className) node.className = className;
+  return node;
+}
+
+function button(text, onClick, className = "secondary") {
+  const node = element("button", text, className);
+  node.type = "button";
+  node.addEventListener("click", onClick);
+  return node;
+}
+
+function chips(label) {
+  const box = element("div", undefined, "chips");
+  for (const name of (label && label.classes) || []) box.append(element("span", name ?? "(removed class)", "chip"));
+  return box;
+}
+
+async function decide(card, item, action, label) {
+  const message = card.querySelector(".card-message");
+  message.textContent = "";
+  try {
+    const body = { action, version: item.version };
+    if (label) body.label = label;
+    const decided = await api("POST", `/api/items/${item.id}/review`, body);
+    card.replaceWith(itemCard(decided, `Done: ${action.replace("_", " ")}.`));
+  } catch (failure) {
+    if (failure instanceof ApiError && failure.status === 409 && failure.body && failure.body.details) {
+      const now = await api("GET", `/api/items/${item.id}/review`);
+      card.replaceWith(itemCard(now, `Not changed: the item changed since you loaded it; it is now ${now.state.replace("_", " ")}. Look again.`));
+      return;
+    }
+    message.textContent = failure.message;
+  }
+}
+
+function labelPicker(card, item) {
+  const picker = element("div", undefined, "picker");
+  const chosen = new Set((item.label && item.label.classes) || []);
+  for (const labelClass of state.project.label_classes) {
+    picker.append(button(labelClass.name, () => {
+      if (!state.multi) {
+        decide(card, item, "set_label", { classes: [labelClass.name] });
+        return;
+      }
+      if (chosen.has(labelClass.name)) chosen.delete(labelClass.name);
+      else chosen.add(labelClass.name);
+      picker.querySelectorAll("button.class").forEach((node) => node.classList.toggle("on", chosen.has(node.textContent)));
+    }, "secondary class"));
+  }
+  if (state.multi) picker.append(button("Save label", () => decide(card, item, "set_label", { classes: [...chosen] }), ""));
+  return picker;
+}
+
+async function showLabels(card, item) {
+  const full = await api("GET", `/api/items/${item.id}/review`);
+  const list = element("ul", undefined, "annotations");
+  for (const annotation of full.annotations) {
+    const entry = element("li");
+    entry.append(element("span", `${state.users.get(annotation.user_id) || `user ${annotation.user_id}`} (${annotation.status}): `));
+    entry.append(...chips(annotation.label).childNodes);
+    list.append(entry);
+  }
+  if (!full.annotations.length) list.append(element("li", "no labels"));
+  card.querySelector(".annotations-box").replaceChildren(list);
+}
+
+function itemCard(item, note = "") {
+  const card = element("article", undefined, "card review-card");
+  card.dataset.itemId = item.id;
+  card.dataset.state = item.state;
+  if (state.project.media === "image") {
+    const image = element("img");
+    image.src = `/api/items/${item.id}/thumbnail`;
+    image.alt = item.path;
+    card.append(image);
+  } else {
+    card.append(element("div", item.text || "", "text-item"));
+  }
+  const facts = element("div", undefined, "facts");
+  facts.append(element("strong", item.path), element("span", item.state.replace("_", " "), `state state-${item.state}`));
+  if (item.label_source) facts.append(element("span", `${item.label_source}${item.agreement != null ? `, agreement ${Math.round(item.agreement * 100)}%` : ""}`, "muted"));
+  card.append(facts, chips(item.label));
+  const actions = element("div", undefined, "toolbar");
+  if (item.state === "skipped") {
+    actions.append(button("Back to the queue", () => decide(card, item, "reject")));
+    actions.append(button("Remove from project", () => decide(card, item, "accept_skip")));
+  } else if (item.state === "labeled" || item.state === "needs_review") {
+    actions.append(button("Reject", () => decide(card, item, "reject")));
+  }
+  if (["labeled", "needs_review", "skipped"].includes(item.state)) {
+    actions.append(button("Set label…", () => {
+      if (!card.querySelector(".picker")) actions.after(labelPicker(card, item));
+    }));
+  }
+  actions.append(button("Labelers' labels", () => showLabels(card, item).catch((failure) => { card.querySelector(".card-message").textContent = failure.message; })));
+  card.append(actions, element("div", undefined, "annotations-box"), element("p", note, "card-message"));
+  return card;
+}
+
+function query() {
+  const form = new FormData($("filters"));
+  const parts = ["limit=50"];
+  for (const name of ["state", "class_id", "labeler_id"]) if (form.get(name)) parts.push(`${name}=${encodeURIComponent(form.get(name))}`);
+  if (state.cursor) parts.push(`cursor=${state.cursor}`);
+  return parts.join("&");
+}
+
+async function load(reset) {
+  if (reset) {
+    state.cursor = null;
+    $("items").replaceChildren();
+  }
+  const page = await api("GET", `/api/projects/${projectId}/review/items?${query()}`);
+  $("items").append(...page.items.map((item) => itemCard(item)));
+  state.cursor = page.next_cursor;
+  $("more").hidden = !state.cursor;
+  $("empty").hidden = $("items").children.length > 0;
+}
+
+async function start() {
+  const user = await currentUser();
+  if (!user) {
+    window.location.assign("/sign-in");
+    return;
+  }
+  $("who").textContent = `${user.display_name} (${user.workspace_role})`;
+  const [project, board] = await Promise.all([
+    api("GET", `/api/projects/${projectId}`),
+    api("GET", `/api/projects/${projectId}/dashboard`),
+  ]);
+  state.project = project;
+  state.multi = project.task_type.endsWith("multilabel");
+  $("project-name").textContent = project.name;
+  const classes = document.querySelector("select[name=class_id]");
+  for (const labelClass of project.label_classes) {
+    const option = element("option", labelClass.name);
+    option.value = labelClass.id;
+    classes.append(option);
+  }
+  const labelers = document.querySelector("select[name=labeler_id]");
+  for (const entry of board.labelers) {
+    state.users.set(entry.user_id, entry.username);
+    const option = element("option", entry.username);
+    option.value = entry.user_id;
+    labelers.append(option);
+  }
+  $("filters").addEventListener("change", () => load(true).catch((failure) => { $("error").textContent = failure.message; }));
+  $("more").addEventListener("click", () => load(false).catch((failure) => { $("error").textContent = failure.message; }));
+  await load(true);
+}
+
+start().catch((failure) => { $("error").textContent = failure.message; });

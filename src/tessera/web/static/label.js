@@ -4,18 +4,21 @@
 // Enter submits and brings the next page. Labels not yet sent are kept in localStorage per task, so a
 // reload or a dropped connection loses nothing; a submit that fails on the network is retried.
 import { api, ApiError, currentUser } from "./api.js";
+import { BoxEditor } from "./box_editor.js";
 
 const CLASSIFICATION = new Set([
   "image_classification_multiclass", "image_classification_multilabel",
   "text_classification_multiclass", "text_classification_multilabel",
 ]);
+const BOXES = "object_detection";
+const PALETTE = ["#cf222e", "#0969da", "#1a7f37", "#8250df", "#bf8700", "#1b7c83", "#bc4c00", "#6e7781", "#d1242f"];
 const RETRY_MS = 3000;
 const root = document.getElementById("tool");
 const projectId = Number(root.dataset.projectId);
 const $ = (id) => document.getElementById(id);
 
 const state = {
-  project: null, multi: false, task: null, labels: new Map(), selected: new Set(),
+  project: null, multi: false, boxes: false, editor: null, task: null, labels: new Map(), selected: new Set(),
   undo: [], redo: [], key: null, sending: false,
 };
 
@@ -74,10 +77,16 @@ function restore(from, to) {
   }
   saveDraft();
   render();
+  if (state.editor) state.editor.set(state.labels.get(state.editor.itemId) || []);
 }
 
 function giveLabel(index) {
   const name = classNames()[index];
+  if (state.boxes) {
+    if (name && state.editor) state.editor.chooseClass(name);
+    markClass(name);
+    return;
+  }
   const ids = [...state.selected];
   if (!name || !ids.length) return;
   change(ids, (labels) => {
@@ -138,8 +147,47 @@ function tile(item) {
   return node;
 }
 
+function markClass(name) {
+  document.querySelectorAll("#classes li").forEach((entry) => entry.classList.toggle("current", entry.dataset.name === name));
+}
+
+function boxesFor(item) {
+  const stage = element("div", undefined, "editor");
+  const picture = new Image();
+  picture.onload = () => {
+    state.editor = new BoxEditor(stage, {
+      src: picture.src, width: picture.naturalWidth, height: picture.naturalHeight, classes: classNames(),
+      colors: new Map(classNames().map((name, index) => [name, PALETTE[index % PALETTE.length]])),
+      onChange: (boxes) => change([item.id], () => boxes),
+    });
+    state.editor.itemId = item.id;
+    state.editor.set(state.labels.get(item.id) || []);
+    markClass(state.editor.currentClass);
+  };
+  picture.src = `/api/items/${item.id}/content`;
+  return stage;
+}
+
 function render() {
   const task = state.task;
+  if (state.boxes) {
+    const item = waiting()[0];
+    const boxes = item ? (state.labels.get(item.id) || []).length : 0;
+    if (item && (!state.editor || state.editor.itemId !== item.id) && !$("grid").querySelector(`[data-item-id='${item.id}']`)) {
+      const holder = element("div", undefined, "tile single");
+      holder.dataset.itemId = item.id;
+      holder.append(boxesFor(item), element("div", item.path, "muted"));
+      $("grid").dataset.size = "1";
+      $("grid").replaceChildren(holder);
+    }
+    $("hint").hidden = true;
+    $("kind").textContent = "Drag to draw a box; click a box to select it, drag to move, corners to resize.";
+    $("submit").disabled = state.sending || !item;
+    $("undo").disabled = state.undo.length === 0;
+    $("redo").disabled = state.redo.length === 0;
+    if (!state.sending) $("status").textContent = `${boxes} box${boxes === 1 ? "" : "es"} · Enter submits (none: "no object")`;
+    return;
+  }
   const size = task.items.length;
   $("kind").textContent = `${task.kind === "clustered" ? "Similar items · " : ""}${task.kind === "prelabeled" ? "Suggested labels to confirm or correct · " : ""}page of ${size}`;
   const grid = $("grid");
@@ -159,12 +207,14 @@ function showTask(task) {
     return;
   }
   state.task = task;
+  state.editor = null;
   state.undo = [];
   state.redo = [];
   loadDraft();
   for (const item of task.items) { // a pre-filled label is the default, to confirm or correct
-    if (item.outcome === "pending" && item.prelabel && item.prelabel.classes && !state.labels.has(item.id)) {
-      state.labels.set(item.id, item.prelabel.classes.filter((name) => name));
+    if (item.outcome === "pending" && item.prelabel && !state.labels.has(item.id)) {
+      const given = state.boxes ? item.prelabel.boxes : item.prelabel.classes;
+      if (given) state.labels.set(item.id, given.filter((entry) => entry && (entry.class ?? entry)));
     }
   }
   const first = waiting()[0];
@@ -179,10 +229,12 @@ async function claim() {
 }
 
 async function submit() {
-  if (state.sending || state.labels.size === 0) return;
+  if (state.sending || (!state.boxes && state.labels.size === 0)) return;
   const pending = new Set(waiting().map((item) => item.id));
-  const labels = [...state.labels].filter(([id]) => pending.has(id));
-  const complete = waiting().every((item) => state.labels.has(item.id));
+  const labels = state.boxes
+    ? waiting().slice(0, 1).map((item) => [item.id, state.labels.get(item.id) || []])
+    : [...state.labels].filter(([id]) => pending.has(id));
+  const complete = state.boxes || waiting().every((item) => state.labels.has(item.id));
   state.key = state.key || `web-${state.task.id}-${Date.now()}`;
   saveDraft();
   state.sending = true;
@@ -190,7 +242,7 @@ async function submit() {
   render();
   try {
     const answer = await api("POST", `/api/tasks/${state.task.id}/submit`, {
-      labels: labels.map(([id, names]) => ({ item_id: id, label: { classes: names } })),
+      labels: labels.map(([id, given]) => ({ item_id: id, label: state.boxes ? { boxes: given } : { classes: given } })),
       idempotency_key: state.key,
       next: complete,
     });
@@ -237,7 +289,11 @@ function taskIsClosed() {
 function onKey(event) {
   if ($("work").hidden || event.target.closest("input, textarea")) return;
   const ctrl = event.ctrlKey || event.metaKey;
-  if (!ctrl && /^[1-9]$/.test(event.key)) giveLabel(Number(event.key) - 1);
+  if (state.boxes && event.key === "Escape") {
+    if (!(state.editor && state.editor.cancelDrawing())) return;
+  } else if (state.boxes && (event.key === "Delete" || event.key === "Backspace")) {
+    if (!(state.editor && state.editor.removeSelected())) return;
+  } else if (!ctrl && /^[1-9]$/.test(event.key)) giveLabel(Number(event.key) - 1);
   else if (ctrl && event.key.toLowerCase() === "a") {
     state.selected = new Set(waiting().map((item) => item.id));
     render();
@@ -246,7 +302,10 @@ function onKey(event) {
   else if (event.key === "ArrowRight") moveSelection(1);
   else if (event.key === "ArrowLeft") moveSelection(-1);
   else if (event.key === "Enter") submit();
-  else if (!ctrl && event.key.toLowerCase() === "s") skipSelected().catch(showError);
+  else if (!ctrl && event.key.toLowerCase() === "s") {
+    if (state.boxes) state.selected = new Set(waiting().slice(0, 1).map((item) => item.id));
+    skipSelected().catch(showError);
+  }
   else return;
   event.preventDefault();
 }
@@ -260,14 +319,17 @@ async function start() {
   $("who").textContent = `${user.display_name} (${user.workspace_role})`;
   state.project = await api("GET", `/api/projects/${projectId}`);
   state.multi = state.project.task_type.endsWith("multilabel");
+  state.boxes = state.project.task_type === BOXES;
   $("project-name").textContent = state.project.name;
-  if (!CLASSIFICATION.has(state.project.task_type)) {
+  if (!CLASSIFICATION.has(state.project.task_type) && !state.boxes) {
     showError({ message: `The labeling tool for ${state.project.task_type.replaceAll("_", " ")} is not built yet; label it through the API.` });
     return;
   }
   const list = $("classes");
   list.replaceChildren(...classNames().map((name, index) => {
     const entry = element("li");
+    entry.dataset.name = name;
+    if (state.boxes) entry.style.borderLeft = `4px solid ${PALETTE[index % PALETTE.length]}`;
     if (index < 9) entry.append(element("kbd", String(index + 1)));
     entry.append(element("span", name));
     entry.addEventListener("click", () => giveLabel(index));

@@ -31,3 +31,14 @@ export async function currentUser() {
     throw error;
   }
 }
+
+// The signed-in user, shown in the page's header; null after sending the browser to the sign-in page.
+export async function signedIn() {
+  const user = await currentUser();
+  if (!user) {
+    window.location.assign("/sign-in");
+    return null;
+  }
+  document.getElementById("who").textContent = `${user.display_name} (${user.workspace_role})`;
+  return user;
+}

@@ -3,7 +3,7 @@
 // every waiting item; ←/→ move the selection; Ctrl+Z / Ctrl+Y undo and redo; S skips the selected items;
 // Enter submits and brings the next page. Labels not yet sent are kept in localStorage per task, so a
 // reload or a dropped connection loses nothing; a submit that fails on the network is retried.
-import { api, ApiError, currentUser } from "./api.js";
+import { api, ApiError, signedIn } from "./api.js";
 import { BoxEditor } from "./box_editor.js";
 
 const CLASSIFICATION = new Set([
@@ -311,12 +311,7 @@ function onKey(event) {
 }
 
 async function start() {
-  const user = await currentUser();
-  if (!user) {
-    window.location.assign("/sign-in");
-    return;
-  }
-  $("who").textContent = `${user.display_name} (${user.workspace_role})`;
+  if (!(await signedIn())) return;
   state.project = await api("GET", `/api/projects/${projectId}`);
   state.multi = state.project.task_type.endsWith("multilabel");
   state.boxes = state.project.task_type === BOXES;

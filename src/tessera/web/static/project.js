@@ -1,6 +1,6 @@
 // A project's dashboard for its managers: status with a Running / Paused toggle, and the dashboard's
 // numbers as inline SVG bar charts, refreshed every few seconds.
-import { api, currentUser } from "./api.js";
+import { api, signedIn } from "./api.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const REFRESH_MS = 5000;
@@ -72,12 +72,7 @@ async function refresh() {
 }
 
 async function start() {
-  const user = await currentUser();
-  if (!user) {
-    window.location.assign("/sign-in");
-    return;
-  }
-  $("who").textContent = `${user.display_name} (${user.workspace_role})`;
+  if (!(await signedIn())) return;
   $("toggle").addEventListener("click", async () => {
     const action = $("toggle").dataset.action;
     $("toggle").disabled = true;

@@ -1,4 +1,4 @@
-import { api, currentUser } from "./api.js";
+import { api, signedIn } from "./api.js";
 
 const MANAGING = new Set(["owner", "manager"]);
 
@@ -104,12 +104,8 @@ function showError(failure) {
 }
 
 async function show() {
-  const user = await currentUser();
-  if (!user) {
-    window.location.assign("/sign-in");
-    return;
-  }
-  document.getElementById("who").textContent = `${user.display_name} (${user.workspace_role})`;
+  const user = await signedIn();
+  if (!user) return;
   const projects = await allProjects();
   const admin = user.workspace_role === "admin";
   const managed = projects.filter((project) => admin || MANAGING.has(project.role));

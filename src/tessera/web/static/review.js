@@ -1,7 +1,7 @@
 // Reviewing a project's items: filter by state, class and labeler; reject labels (the item goes back to
 // the queue), send a skipped item back or take it out of the project, or set the label that counts.
 // Every decision carries the item's version: if it changed meanwhile, the page says what it is now.
-import { api, ApiError, currentUser } from "./api.js";
+import { api, ApiError, signedIn } from "./api.js";
 
 const projectId = Number(document.getElementById("review").dataset.projectId);
 const $ = (id) => document.getElementById(id);
@@ -130,12 +130,7 @@ async function load(reset) {
 }
 
 async function start() {
-  const user = await currentUser();
-  if (!user) {
-    window.location.assign("/sign-in");
-    return;
-  }
-  $("who").textContent = `${user.display_name} (${user.workspace_role})`;
+  if (!(await signedIn())) return;
   const [project, board] = await Promise.all([
     api("GET", `/api/projects/${projectId}`),
     api("GET", `/api/projects/${projectId}/dashboard`),

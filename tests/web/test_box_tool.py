@@ -7,35 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
-from PIL import Image
 from sqlalchemy import select
 
-from tessera.accounts.memberships import set_member
-from tessera.accounts.models import ProjectRole, User, WorkspaceRole
 from tessera.core.settings import Settings
 from tessera.db.session import Database
 from tessera.labels.models import Annotation
 from tessera.projects.models import LabelClass
-from tests.support.data_api import attach, make_dataset, ok
-from tests.support.factories import bearer, make_token, make_user
-from tests.support.web import save_screenshot
-from tests.web.test_projects_page import sign_in
-
-
-def _detection_project(client: TestClient, db: Database, settings: Settings) -> int:
-    root = settings.data_dir / "datastores" / "street"
-    root.mkdir(parents=True)
-    Image.new("RGB", (400, 300), (200, 210, 220)).save(root / "street.png")
-    with db.write() as session:
-        admin = bearer(make_token(session, make_user(session, "root", role=WorkspaceRole.admin)))
-        make_user(session, "bo")
-    body = {"name": "Street", "task_type": "object_detection", "label_classes": ["car", "person"]}
-    project_id = int(ok(client.post("/api/projects", json=body, headers=admin), 201)["id"])
-    attach(client, admin, project_id, make_dataset(client, admin, root, name="street"))
-    with db.write() as session:
-        labeler = session.scalars(select(User).where(User.username == "bo")).one()
-        set_member(session, project_id=project_id, user=labeler, role=ProjectRole.labeler)
-    return project_id
+from tests.support.web import project_from_images, save_screenshot, sign_in
 
 
 def _boxes(page: Any) -> list[dict[str, float]]:
@@ -48,7 +26,9 @@ def _boxes(page: Any) -> list[dict[str, float]]:
 def test_boxes_are_drawn_moved_resized_deleted_and_esc_leaves_nothing(
     page: Any, live_server: str, client: TestClient, db: Database, settings: Settings
 ) -> None:
-    project_id = _detection_project(client, db, settings)
+    body = {"name": "Street", "task_type": "object_detection", "label_classes": ["car", "person"]}
+    street = {"street.png": ((400, 300), (200, 210, 220))}
+    project_id = project_from_images(client, db, settings, images=street, body=body, labeler="bo").project_id
     sign_in(page, live_server, "bo")
     page.goto(f"{live_server}/projects/{project_id}/label")
     overlay = page.locator(".overlay")

@@ -12,8 +12,7 @@ from tessera.db.session import Database
 from tessera.items.models import Item, ItemState
 from tessera.projects.models import TaskType
 from tests.support.labeling import make_team
-from tests.support.web import save_screenshot
-from tests.web.test_projects_page import sign_in
+from tests.support.web import save_screenshot, sign_in
 
 TEXTS = ["<b>bold?</b> great phone, bad battery", "fast delivery", "nothing to say"]
 

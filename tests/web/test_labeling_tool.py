@@ -7,46 +7,35 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
-from PIL import Image
 from sqlalchemy import select
 
-from tessera.accounts.memberships import set_member
-from tessera.accounts.models import ProjectRole, User, WorkspaceRole
 from tessera.core.settings import Settings
 from tessera.db.session import Database
 from tessera.items.models import Item
 from tessera.labels.models import Annotation
 from tessera.projects.models import LabelClass, Project
-from tests.support.data_api import attach, make_dataset, ok
-from tests.support.factories import bearer, make_token, make_user
-from tests.support.web import save_screenshot
-from tests.web.test_projects_page import sign_in
+from tests.support.data_api import ok
+from tests.support.web import ImageProject, project_from_images, save_screenshot, sign_in
 
 
-def _project_with_images(client: TestClient, db: Database, settings: Settings) -> int:
-    root = settings.data_dir / "datastores" / "photos"
-    root.mkdir(parents=True)
+def _project_with_images(client: TestClient, db: Database, settings: Settings) -> ImageProject:
     colors = {
         "red.png": (220, 30, 30),
         "green.png": (30, 180, 60),
         "blue.png": (30, 60, 220),
         "gray.png": (128, 128, 128),
     }
-    for name, color in colors.items():
-        Image.new("RGB", (320, 240), color).save(root / name)
-    with db.write() as session:
-        admin = bearer(make_token(session, make_user(session, "root", role=WorkspaceRole.admin)))
-        make_user(session, "lee")
     body = {"name": "Colors", "task_type": "image_classification_multiclass", "label_classes": ["warm", "cool"],
             "instructions_markdown": "Warm is **red**; cool is anything else."}  # fmt: skip
-    project_id = int(ok(client.post("/api/projects", json=body, headers=admin), 201)["id"])
-    attach(client, admin, project_id, make_dataset(client, admin, root))
-    with db.write() as session:
-        labeler = session.scalars(select(User).where(User.username == "lee")).one()
-        set_member(session, project_id=project_id, user=labeler, role=ProjectRole.labeler)
-        assert session.get_one(Project, project_id).status.value == "running"
-    ok(client.put(f"/api/projects/{project_id}/labeling-settings", json={"page_size": 4}, headers=admin))
-    return project_id
+    made = project_from_images(
+        client, db, settings, images={name: ((320, 240), color) for name, color in colors.items()}, body=body,
+        labeler="lee",
+    )  # fmt: skip
+    with db.read() as session:
+        assert session.get_one(Project, made.project_id).status.value == "running"
+    settings_url = f"/api/projects/{made.project_id}/labeling-settings"
+    ok(client.put(settings_url, json={"page_size": 4}, headers=made.admin))
+    return made
 
 
 def _labels_shown(page: Any) -> dict[str, list[str]]:
@@ -59,7 +48,8 @@ def _labels_shown(page: Any) -> dict[str, list[str]]:
 def test_a_labeler_labels_a_grid_with_number_keys(
     page: Any, live_server: str, client: TestClient, db: Database, settings: Settings
 ) -> None:
-    project_id = _project_with_images(client, db, settings)
+    made = _project_with_images(client, db, settings)
+    project_id = made.project_id
     sign_in(page, live_server, "lee")
     page.goto(f"{live_server}/projects/{project_id}/label")
     page.get_by_text("Warm is").wait_for()  # the instructions come first
@@ -98,11 +88,5 @@ def test_a_labeler_labels_a_grid_with_number_keys(
     assert {path: [names[i] for i in payload["classes"]] for path, payload in stored} == {
         name: [label] for name, label in wanted.items()
     }
-    board = ok(client.get(f"/api/projects/{project_id}/dashboard", headers=_admin(db)))
+    board = ok(client.get(f"/api/projects/{project_id}/dashboard", headers=made.admin))
     assert board["items"]["labeled"] == 4
-
-
-def _admin(db: Database) -> dict[str, str]:
-    with db.write() as session:
-        admin = session.scalars(select(User).where(User.username == "root")).one()
-        return bearer(make_token(session, admin))

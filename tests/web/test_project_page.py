@@ -11,8 +11,7 @@ from sqlalchemy import select
 from tessera.accounts.models import User
 from tessera.db.session import Database
 from tests.support.labeling import claim, classes, make_team, ok, submit
-from tests.support.web import save_screenshot
-from tests.web.test_projects_page import sign_in
+from tests.support.web import save_screenshot, sign_in
 
 
 def _bar(page: Any, chart: str, label: str) -> str:

@@ -11,17 +11,8 @@ from tessera.db.session import Database
 from tessera.items.counts import add_counts
 from tessera.items.models import ItemState
 from tessera.projects.models import ProjectStatus
-from tests.support.factories import PASSWORD, make_project, make_user
-from tests.support.web import save_screenshot
-
-
-def sign_in(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/")
-    page.wait_for_url(f"{base}/sign-in")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/")
+from tests.support.factories import make_project, make_user
+from tests.support.web import save_screenshot, sign_in
 
 
 def test_a_labeler_sees_instructions_and_label_data_a_manager_sees_progress(

@@ -12,8 +12,7 @@ from sqlalchemy import select
 from tessera.accounts.models import User
 from tessera.db.session import Database
 from tests.support.labeling import claim, classes, item_states, make_team, ok, submit
-from tests.support.web import save_screenshot
-from tests.web.test_projects_page import sign_in
+from tests.support.web import save_screenshot, sign_in
 
 
 def test_a_reviewer_sends_back_rejects_sets_labels_and_sees_a_stale_item(

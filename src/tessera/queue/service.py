@@ -16,13 +16,13 @@ from collections.abc import Sequence
 from datetime import timedelta
 from functools import lru_cache
 
-from sqlalchemy import ColumnElement, and_, case, exists, or_, select, update
+from sqlalchemy import ColumnElement, Row, and_, case, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from tessera.core import clock
 from tessera.core.errors import Conflict, Forbidden, NotFound
 from tessera.items.counts import CLAIMED, WAITING, add_counts
-from tessera.items.models import PRELABELED, Item, ItemOrder, ItemState
+from tessera.items.models import PRELABELED, Item, ItemHealth, ItemOrder, ItemState
 from tessera.projects.models import Project, ProjectStatus
 from tessera.queue.models import ItemOutcome, Task, TaskItem, TaskKind, TaskStatus
 from tessera.queue.settings import labeling_settings
@@ -175,14 +175,20 @@ def get_task(session: Session, task_id: int) -> Task:
     return task
 
 
-def task_items(session: Session, task: Task) -> list[tuple[TaskItem, Item]]:
-    rows = session.execute(
-        select(TaskItem, Item)
+def task_items(
+    session: Session, task: Task
+) -> Sequence[Row[ItemOutcome, int, str, int, str | None, int | None, int | None, ItemHealth]]:
+    """The task's items in page order, as rows of the columns a task shows (outcome, id, path, row_index,
+    text, width, height, health), not as ORM objects: this answers every claim and submit."""
+    return session.execute(
+        select(
+            TaskItem.outcome, Item.id, Item.path, Item.row_index, Item.text, Item.width, Item.height,
+            Item.health,
+        )
         .join(Item, Item.id == TaskItem.item_id)
         .where(TaskItem.task_id == task.id)
         .order_by(TaskItem.position)
-    )
-    return [(task_item, item) for task_item, item in rows.all()]
+    ).all()  # fmt: skip
 
 
 def open_task_of(session: Session, task: Task, user_id: int) -> Task:

@@ -31,14 +31,13 @@ from tessera.api.schemas.labeling import (
 )
 from tessera.core.settings import Settings
 from tessera.ingest.media import read_image_size
-from tessera.items.models import Item
 from tessera.labels.models import Annotation, AnnotationStatus, Prelabel
 from tessera.labels.validation import render_label
 from tessera.projects.models import Project
 from tessera.projects.service import get_project
 from tessera.queue.assignment import assign_items, list_assignments, unassign_items
-from tessera.queue.models import Task, TaskItem
-from tessera.queue.service import claim_task, get_task, open_task_of, renew_lease
+from tessera.queue.models import Task
+from tessera.queue.service import claim_task, get_task, open_task_of, renew_lease, task_items
 from tessera.queue.settings import SettingsChange, labeling_settings, update_labeling_settings
 from tessera.review.listing import labeler_annotations
 from tessera.review.workflow import (
@@ -65,8 +64,7 @@ def image_reader(session: Session, settings: Settings) -> ImageSize:
 
 
 def task_out(session: Session, task: Task, project: Project | None = None) -> TaskOut:
-    """The task as the labeling tool shows it: columns read as rows, not as ORM objects (this answers
-    every claim and submit)."""
+    """The task as the labeling tool shows it: its items, this labeler's labels and the pre-filled ones."""
     project = project or get_project(session, task.project_id)
     names = class_names(project)
     mine: dict[int, dict[str, Any]] = dict(
@@ -76,15 +74,7 @@ def task_out(session: Session, task: Task, project: Project | None = None) -> Ta
             )
         ).all()  # rows, not the result: dict() would take a result for a mapping (it has keys())
     )
-    listed = session.execute(
-        select(
-            TaskItem.outcome, Item.id, Item.path, Item.row_index, Item.text, Item.width, Item.height,
-            Item.health,
-        )
-        .join(Item, Item.id == TaskItem.item_id)
-        .where(TaskItem.task_id == task.id)
-        .order_by(TaskItem.position)
-    ).all()  # fmt: skip
+    listed = task_items(session, task)
     ids = [row.id for row in listed]
     offered: dict[int, dict[str, Any]] = dict(
         session.execute(select(Prelabel.item_id, Prelabel.payload).where(Prelabel.item_id.in_(ids))).all()

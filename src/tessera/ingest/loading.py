@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import text
 
 from tessera.core import clock
+from tessera.db.engine import BULK_OPTION, WRITE_OPTION
 from tessera.db.session import Database
 from tessera.items.counts import add_counts
 from tessera.items.models import ItemHealth, ItemState
@@ -185,25 +186,23 @@ def _write_order_sqlite_chunked(database: Database, project_id: int, chunk: int 
     """A whole project's order on SQLite, where one writer at a time holds the database: the sorted
     (rank, id) pairs go first into a temporary table (SQLite's temp database: no lock on the main one,
     so other projects' writers go on), then into `item_order` a chunk of rows per transaction, each a
-    short hold of the write lock. One raw connection throughout: a temporary table is the connection's."""
+    short hold of the write lock, taken like every other write (the process's writer turn, then BEGIN
+    IMMEDIATE, foreign key checks off for the rows just loaded). One connection throughout: a temporary
+    table is the connection's."""
     with database.engine.connect() as connection:
-        raw = connection.connection.driver_connection
-        assert raw is not None
         try:
-            raw.execute(ORDER_STAGING, (project_id,))
-            total = raw.execute("SELECT coalesce(max(rowid), 0) FROM temp.order_staging").fetchone()[0]
-            raw.execute("PRAGMA foreign_keys=OFF")  # the items were just written by this load
-            for start in range(0, total, chunk):
-                raw.execute("BEGIN IMMEDIATE")
-                try:
-                    raw.execute(ORDER_FROM_STAGING, (project_id, start, start + chunk))
-                except BaseException:
-                    raw.execute("ROLLBACK")
-                    raise
-                raw.execute("COMMIT")
+            with connection.begin():  # a read of the main database
+                connection.exec_driver_sql(ORDER_STAGING, (project_id,))
+                total = connection.exec_driver_sql(
+                    "SELECT coalesce(max(rowid), 0) FROM temp.order_staging"
+                ).scalar_one()
+            writer = connection.execution_options(**{WRITE_OPTION: True, BULK_OPTION: True})
+            for start in range(0, int(total), chunk):
+                with writer.begin():
+                    writer.exec_driver_sql(ORDER_FROM_STAGING, (project_id, start, start + chunk))
         finally:
-            raw.execute("DROP TABLE IF EXISTS temp.order_staging")
-            raw.execute("PRAGMA foreign_keys=ON")
+            with connection.begin():
+                connection.exec_driver_sql("DROP TABLE IF EXISTS temp.order_staging")
 
 
 def last_item_id(database: Database) -> int:

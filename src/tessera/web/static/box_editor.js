@@ -1,23 +1,28 @@
-// Bounding boxes on one image: an SVG over the image in the image's own pixels. Drag on empty space to
-// draw a box (Esc while drawing cancels it and leaves nothing; a box under 1 px is never kept); click a
-// box to select it, drag it to move it, drag a corner to resize it; Delete removes the selected box; a
-// number key gives the selected box (and the next ones drawn) that class. Every change goes through
-// `onChange(boxes)`, which keeps the undo history and the draft.
-const SVG = "http://www.w3.org/2000/svg";
+// Bounding boxes on one image, drawn on the image stage's SVG in the image's own pixels. Drag on empty
+// space to draw a box (Esc while drawing cancels it and leaves nothing; a box under 1 px is never kept);
+// click a box to select it, drag it to move it, drag a corner to resize it; Delete removes the selected
+// box; a number key gives the selected box (and the next ones drawn) that class. Every change goes
+// through `onChange(boxes)`, which keeps the undo history and the draft.
+import { ImageStage, svgElement } from "./image_stage.js";
+
 const MIN_SIZE = 1;
-
-function svgElement(tag, attributes) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
-  return node;
-}
-
 const clamp = (value, low, high) => Math.min(Math.max(value, low), high);
 
 export class BoxEditor {
-  constructor(container, { src, width, height, classes, colors, onChange }) {
-    this.width = width;
-    this.height = height;
+  static hint = "Drag to draw a box; click a box to select it, drag to move, corners to resize.";
+
+  static fromLabel(label) {
+    return label.boxes;
+  }
+
+  static async open(container, { item, classes, colors, onChange }) {
+    return new BoxEditor(await ImageStage.open(container, `/api/items/${item.id}/content`), { classes, colors, onChange });
+  }
+
+  constructor(stage, { classes, colors, onChange }) {
+    this.stage = stage;
+    this.width = stage.width;
+    this.height = stage.height;
     this.classes = classes;
     this.colors = colors;
     this.onChange = onChange;
@@ -25,31 +30,35 @@ export class BoxEditor {
     this.selected = -1;
     this.currentClass = classes[0];
     this.gesture = null;
-    const stage = document.createElement("div");
-    stage.className = "stage";
-    const image = document.createElement("img");
-    image.src = src;
-    image.alt = "";
-    image.draggable = false;
-    this.svg = svgElement("svg", { viewBox: `0 0 ${width} ${height}`, class: "overlay", "data-testid": "overlay" });
-    stage.append(image, this.svg);
-    container.replaceChildren(stage);
+    this.svg = stage.svg;
     this.svg.addEventListener("pointerdown", (event) => this.down(event));
     this.svg.addEventListener("pointermove", (event) => this.move(event));
     this.svg.addEventListener("pointerup", (event) => this.up(event));
   }
 
-  // Image pixels under the pointer.
   point(event) {
-    const box = this.svg.getBoundingClientRect();
-    return {
-      x: clamp(((event.clientX - box.left) * this.width) / box.width, 0, this.width),
-      y: clamp(((event.clientY - box.top) * this.height) / box.height, 0, this.height),
-    };
+    return this.stage.point(event);
+  }
+
+  payload() {
+    return { boxes: this.boxes.map((box) => ({ ...box })) };
+  }
+
+  summary() {
+    const count = this.boxes.length;
+    return `${count} box${count === 1 ? "" : "es"} · Enter submits (none: "no object")`;
+  }
+
+  handleKey(event) {
+    return this.stage.handleKey(event);
+  }
+
+  close() {
+    this.stage.close();
   }
 
   set(boxes) {
-    this.boxes = boxes.map((box) => ({ ...box }));
+    this.boxes = (boxes || []).map((box) => ({ ...box }));
     if (this.selected >= this.boxes.length) this.selected = -1;
     this.draw();
   }
@@ -75,7 +84,7 @@ export class BoxEditor {
     return true;
   }
 
-  cancelDrawing() {
+  cancel() {
     if (!this.gesture || this.gesture.kind !== "draw") return false;
     this.gesture = null;
     this.draw();

@@ -1,16 +1,23 @@
-// The labeling tool for classification (images and text): instructions first, then pages of 1–9 items.
-// Keyboard: 1–9 give the selected items the label of that key (multi-label: toggle it); Ctrl+A selects
-// every waiting item; ←/→ move the selection; Ctrl+Z / Ctrl+Y undo and redo; S skips the selected items;
+// The labeling tool: instructions first, then tasks. Classification (images and text) shows pages of
+// 1–9 items: 1–9 give the selected items the label of that key (multi-label: toggle it); Ctrl+A selects
+// every waiting item; ←/→ move the selection; Z shows the selected image at full resolution. The other
+// task types show one item in their editor (EDITORS). For all: Ctrl+Z / Ctrl+Y undo and redo; S skips;
 // Enter submits and brings the next page. Labels not yet sent are kept in localStorage per task, so a
 // reload or a dropped connection loses nothing; a submit that fails on the network is retried.
 import { api, ApiError, signedIn } from "./api.js";
-import { BoxEditor } from "./box_editor.js";
+import { openZoom } from "./zoom_view.js";
 
 const CLASSIFICATION = new Set([
   "image_classification_multiclass", "image_classification_multilabel",
   "text_classification_multiclass", "text_classification_multilabel",
 ]);
-const BOXES = "object_detection";
+// One item a page, in its editor: the module and the class it exports.
+const EDITORS = {
+  object_detection: ["./box_editor.js", "BoxEditor"],
+  instance_segmentation: ["./polygon_editor.js", "PolygonEditor"],
+  semantic_segmentation: ["./mask_editor.js", "MaskEditor"],
+  text_ner: ["./ner_editor.js", "NerEditor"],
+};
 const PALETTE = ["#cf222e", "#0969da", "#1a7f37", "#8250df", "#bf8700", "#1b7c83", "#bc4c00", "#6e7781", "#d1242f"];
 const RETRY_MS = 3000;
 const root = document.getElementById("tool");
@@ -18,9 +25,11 @@ const projectId = Number(root.dataset.projectId);
 const $ = (id) => document.getElementById(id);
 
 const state = {
-  project: null, multi: false, boxes: false, editor: null, task: null, labels: new Map(), selected: new Set(),
-  undo: [], redo: [], key: null, sending: false,
+  project: null, multi: false, Editor: null, editor: null, task: null, labels: new Map(), selected: new Set(),
+  undo: [], redo: [], key: null, sending: false, zoom: null,
 };
+
+const isEmpty = (value) => value === undefined || value === null || (Array.isArray(value) && value.length === 0);
 
 function element(tag, text, className) {
   const node = document.createElement(tag);
@@ -55,11 +64,11 @@ function classNames() {
 }
 
 function change(itemIds, apply) {
-  const before = itemIds.map((id) => [id, state.labels.get(id) || []]);
+  const before = itemIds.map((id) => [id, state.labels.get(id)]);
   for (const id of itemIds) {
     const next = apply(state.labels.get(id) || []);
-    if (next.length) state.labels.set(id, next);
-    else state.labels.delete(id);
+    if (isEmpty(next)) state.labels.delete(id);
+    else state.labels.set(id, next);
   }
   state.undo.push(before);
   state.redo = [];
@@ -70,19 +79,19 @@ function change(itemIds, apply) {
 function restore(from, to) {
   const step = from.pop();
   if (!step) return;
-  to.push(step.map(([id]) => [id, state.labels.get(id) || []]));
-  for (const [id, labels] of step) {
-    if (labels.length) state.labels.set(id, labels);
-    else state.labels.delete(id);
+  to.push(step.map(([id]) => [id, state.labels.get(id)]));
+  for (const [id, value] of step) {
+    if (isEmpty(value)) state.labels.delete(id);
+    else state.labels.set(id, value);
   }
   saveDraft();
+  if (state.editor) state.editor.set(state.labels.get(state.editor.itemId));
   render();
-  if (state.editor) state.editor.set(state.labels.get(state.editor.itemId) || []);
 }
 
 function giveLabel(index) {
   const name = classNames()[index];
-  if (state.boxes) {
+  if (state.Editor) {
     if (name && state.editor) state.editor.chooseClass(name);
     markClass(name);
     return;
@@ -134,6 +143,11 @@ function tile(item) {
     for (const name of item.prelabel.classes || []) chips.append(element("span", `${name}?`, "chip suggested"));
   }
   node.append(chips);
+  node.addEventListener("dblclick", () => {
+    if (state.project.media !== "image") return;
+    state.selected = new Set([item.id]);
+    openZoomOnSelected().catch(showError);
+  });
   node.addEventListener("click", (event) => {
     if (!pending) return;
     if (event.ctrlKey || event.metaKey || event.shiftKey) {
@@ -147,45 +161,54 @@ function tile(item) {
   return node;
 }
 
+async function openZoomOnSelected() {
+  const item = state.task.items.find((entry) => state.selected.has(entry.id));
+  if (!item || state.zoom) return;
+  state.zoom = { handleKey: () => true, close() {} }; // keys wait while it opens
+  state.zoom = await openZoom(item, closeZoom);
+}
+
+function closeZoom() {
+  if (!state.zoom) return;
+  state.zoom.close();
+  state.zoom = null;
+}
+
 function markClass(name) {
   document.querySelectorAll("#classes li").forEach((entry) => entry.classList.toggle("current", entry.dataset.name === name));
 }
 
-function boxesFor(item) {
+async function openEditor(item) {
+  const holder = element("div", undefined, "tile single");
+  holder.dataset.itemId = item.id;
   const stage = element("div", undefined, "editor");
-  const picture = new Image();
-  picture.onload = () => {
-    state.editor = new BoxEditor(stage, {
-      src: picture.src, width: picture.naturalWidth, height: picture.naturalHeight, classes: classNames(),
-      colors: new Map(classNames().map((name, index) => [name, PALETTE[index % PALETTE.length]])),
-      onChange: (boxes) => change([item.id], () => boxes),
-    });
-    state.editor.itemId = item.id;
-    state.editor.set(state.labels.get(item.id) || []);
-    markClass(state.editor.currentClass);
-  };
-  picture.src = `/api/items/${item.id}/content`;
-  return stage;
+  holder.append(stage, element("div", item.path, "muted"));
+  $("grid").dataset.size = "1";
+  $("grid").replaceChildren(holder);
+  if (state.editor) state.editor.close();
+  state.editor = null;
+  const editor = await state.Editor.open(stage, {
+    item, classes: classNames(), colors: new Map(classNames().map((name, index) => [name, PALETTE[index % PALETTE.length]])),
+    onChange: (value) => change([item.id], () => value),
+  });
+  editor.itemId = item.id;
+  editor.set(state.labels.get(item.id));
+  state.editor = editor;
+  markClass(editor.currentClass);
+  render();
 }
 
 function render() {
   const task = state.task;
-  if (state.boxes) {
+  if (state.Editor) {
     const item = waiting()[0];
-    const boxes = item ? (state.labels.get(item.id) || []).length : 0;
-    if (item && (!state.editor || state.editor.itemId !== item.id) && !$("grid").querySelector(`[data-item-id='${item.id}']`)) {
-      const holder = element("div", undefined, "tile single");
-      holder.dataset.itemId = item.id;
-      holder.append(boxesFor(item), element("div", item.path, "muted"));
-      $("grid").dataset.size = "1";
-      $("grid").replaceChildren(holder);
-    }
+    if (item && !$("grid").querySelector(`[data-item-id='${item.id}']`)) openEditor(item).catch(showError);
     $("hint").hidden = true;
-    $("kind").textContent = "Drag to draw a box; click a box to select it, drag to move, corners to resize.";
-    $("submit").disabled = state.sending || !item;
+    $("kind").textContent = `${task.kind === "prelabeled" ? "Suggested labels to confirm or correct · " : ""}${state.Editor.hint}`;
+    $("submit").disabled = state.sending || !state.editor || state.editor.itemId !== (item && item.id);
     $("undo").disabled = state.undo.length === 0;
     $("redo").disabled = state.redo.length === 0;
-    if (!state.sending) $("status").textContent = `${boxes} box${boxes === 1 ? "" : "es"} · Enter submits (none: "no object")`;
+    if (!state.sending && state.editor) $("status").textContent = state.editor.summary();
     return;
   }
   const size = task.items.length;
@@ -207,14 +230,14 @@ function showTask(task) {
     return;
   }
   state.task = task;
-  state.editor = null;
   state.undo = [];
   state.redo = [];
   loadDraft();
   for (const item of task.items) { // a pre-filled label is the default, to confirm or correct
     if (item.outcome === "pending" && item.prelabel && !state.labels.has(item.id)) {
-      const given = state.boxes ? item.prelabel.boxes : item.prelabel.classes;
-      if (given) state.labels.set(item.id, given.filter((entry) => entry && (entry.class ?? entry)));
+      const given = state.Editor ? state.Editor.fromLabel(item.prelabel) : item.prelabel.classes;
+      const known = Array.isArray(given) ? given.filter((entry) => entry && (entry.class ?? entry)) : given;
+      if (!isEmpty(known)) state.labels.set(item.id, known);
     }
   }
   const first = waiting()[0];
@@ -229,12 +252,14 @@ async function claim() {
 }
 
 async function submit() {
-  if (state.sending || (!state.boxes && state.labels.size === 0)) return;
+  if (state.sending || (!state.Editor && state.labels.size === 0)) return;
   const pending = new Set(waiting().map((item) => item.id));
-  const labels = state.boxes
-    ? waiting().slice(0, 1).map((item) => [item.id, state.labels.get(item.id) || []])
-    : [...state.labels].filter(([id]) => pending.has(id));
-  const complete = state.boxes || waiting().every((item) => state.labels.has(item.id));
+  const first = waiting()[0];
+  if (state.Editor && !(first && state.editor && state.editor.itemId === first.id)) return;
+  const labels = state.Editor
+    ? [[first.id, await state.editor.payload()]]
+    : [...state.labels].filter(([id]) => pending.has(id)).map(([id, given]) => [id, { classes: given }]);
+  const complete = Boolean(state.Editor) || waiting().every((item) => state.labels.has(item.id));
   state.key = state.key || `web-${state.task.id}-${Date.now()}`;
   saveDraft();
   state.sending = true;
@@ -242,7 +267,7 @@ async function submit() {
   render();
   try {
     const answer = await api("POST", `/api/tasks/${state.task.id}/submit`, {
-      labels: labels.map(([id, given]) => ({ item_id: id, label: state.boxes ? { boxes: given } : { classes: given } })),
+      labels: labels.map(([id, label]) => ({ item_id: id, label })),
       idempotency_key: state.key,
       next: complete,
     });
@@ -289,11 +314,17 @@ function taskIsClosed() {
 function onKey(event) {
   if ($("work").hidden || event.target.closest("input, textarea")) return;
   const ctrl = event.ctrlKey || event.metaKey;
-  if (state.boxes && event.key === "Escape") {
-    if (!(state.editor && state.editor.cancelDrawing())) return;
-  } else if (state.boxes && (event.key === "Delete" || event.key === "Backspace")) {
+  if (state.zoom) {
+    if (event.key === "Escape" || event.key.toLowerCase() === "z") closeZoom();
+    else if (!state.zoom.handleKey(event)) return;
+  } else if (state.editor && state.editor.handleKey(event)) {
+    // the editor's own key (zoom, pan, tools)
+  } else if (state.Editor && event.key === "Escape") {
+    if (!(state.editor && state.editor.cancel())) return;
+  } else if (state.Editor && (event.key === "Delete" || event.key === "Backspace")) {
     if (!(state.editor && state.editor.removeSelected())) return;
   } else if (!ctrl && /^[1-9]$/.test(event.key)) giveLabel(Number(event.key) - 1);
+  else if (!ctrl && !state.Editor && state.project.media === "image" && event.key.toLowerCase() === "z") openZoomOnSelected().catch(showError);
   else if (ctrl && event.key.toLowerCase() === "a") {
     state.selected = new Set(waiting().map((item) => item.id));
     render();
@@ -303,7 +334,7 @@ function onKey(event) {
   else if (event.key === "ArrowLeft") moveSelection(-1);
   else if (event.key === "Enter") submit();
   else if (!ctrl && event.key.toLowerCase() === "s") {
-    if (state.boxes) state.selected = new Set(waiting().slice(0, 1).map((item) => item.id));
+    if (state.Editor) state.selected = new Set(waiting().slice(0, 1).map((item) => item.id));
     skipSelected().catch(showError);
   }
   else return;
@@ -314,17 +345,18 @@ async function start() {
   if (!(await signedIn())) return;
   state.project = await api("GET", `/api/projects/${projectId}`);
   state.multi = state.project.task_type.endsWith("multilabel");
-  state.boxes = state.project.task_type === BOXES;
   $("project-name").textContent = state.project.name;
-  if (!CLASSIFICATION.has(state.project.task_type) && !state.boxes) {
-    showError({ message: `The labeling tool for ${state.project.task_type.replaceAll("_", " ")} is not built yet; label it through the API.` });
+  const editor = EDITORS[state.project.task_type];
+  if (editor) state.Editor = (await import(editor[0]))[editor[1]];
+  else if (!CLASSIFICATION.has(state.project.task_type)) {
+    showError({ message: `There is no labeling tool for ${state.project.task_type.replaceAll("_", " ")}; label it through the API.` });
     return;
   }
   const list = $("classes");
   list.replaceChildren(...classNames().map((name, index) => {
     const entry = element("li");
     entry.dataset.name = name;
-    if (state.boxes) entry.style.borderLeft = `4px solid ${PALETTE[index % PALETTE.length]}`;
+    if (state.Editor) entry.style.borderLeft = `4px solid ${PALETTE[index % PALETTE.length]}`;
     if (index < 9) entry.append(element("kbd", String(index + 1)));
     entry.append(element("span", name));
     entry.addEventListener("click", () => giveLabel(index));

@@ -170,6 +170,9 @@ def test_a_labeler_changes_a_label_until_it_is_reviewed(client: TestClient, db: 
     listed = client.get(f"/api/projects/{team.project_id}/my-annotations", headers=team.labelers[0])
     assert listed.status_code == 200
     [mine] = listed.json()
+    path = task["items"][0]["path"]
+    shown = (mine["item_id"], mine["path"], mine["item_state"], mine["label"])
+    assert shown == (item, path, "labeled", classes("cat"))
     changed = ok(
         client.put(f"/api/annotations/{mine['id']}", json={"label": classes("dog")}, headers=team.labelers[0])
     )

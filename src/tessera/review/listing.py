@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import Row, exists, select
 from sqlalchemy.orm import Session
 
 from tessera.items.models import Item, ItemState
@@ -71,9 +71,14 @@ def item_annotations(session: Session, item_id: int) -> Sequence[Annotation]:
 
 def labeler_annotations(
     session: Session, project_id: int, user_id: int, *, before_id: int | None = None, limit: int = 50
-) -> Sequence[Annotation]:
-    """A labeler's own labels in the project, newest first: to go back and change them."""
-    query = select(Annotation).where(Annotation.project_id == project_id, Annotation.user_id == user_id)
+) -> Sequence[Row[Annotation, str, str | None, ItemState]]:
+    """A labeler's own labels in the project, newest first, with their item's path, text and state: to go
+    back and change them."""
+    query = (
+        select(Annotation, Item.path, Item.text, Item.state)
+        .join(Item, Item.id == Annotation.item_id)
+        .where(Annotation.project_id == project_id, Annotation.user_id == user_id)
+    )
     if before_id:
         query = query.where(Annotation.id < before_id)
-    return session.scalars(query.order_by(Annotation.id.desc()).limit(limit)).all()
+    return session.execute(query.order_by(Annotation.id.desc()).limit(limit)).all()

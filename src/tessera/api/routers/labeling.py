@@ -22,6 +22,7 @@ from tessera.api.schemas.labeling import (
     LabelChange,
     LabelingSettingsChange,
     LabelingSettingsOut,
+    MyAnnotationOut,
     NextTask,
     SkipIn,
     SubmissionIn,
@@ -204,20 +205,26 @@ def renew_task_lease(task_id: TaskId, actor: ActorDep, session: SessionDep) -> T
     return task_out(session, task)
 
 
-@router.get("/projects/{project_id}/my-annotations", response_model=list[AnnotationOut])
+@router.get("/projects/{project_id}/my-annotations", response_model=list[MyAnnotationOut])
 def list_my_annotations(
     project_id: ProjectId,
     actor: ActorDep,
     session: SessionDep,
     before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> list[AnnotationOut]:
-    """Your labels in the project, newest first (pass the last id as `before_id` for older ones)."""
+) -> list[MyAnnotationOut]:
+    """Your labels in the project, newest first, with their item (pass the last id as `before_id` for older
+    ones): to go back to earlier tasks and change a label until it is reviewed."""
     project = get_project(session, project_id)
     authorize(actor, LabelingPolicy.label(project.id))
     names = class_names(project)
     rows = labeler_annotations(session, project.id, actor.user.id, before_id=before_id, limit=limit)
-    return [annotation_out(annotation, names) for annotation in rows]
+    return [
+        MyAnnotationOut(
+            **annotation_out(annotation, names).model_dump(), path=path, text=text, item_state=state
+        )
+        for annotation, path, text, state in rows
+    ]
 
 
 @router.put("/annotations/{annotation_id}", response_model=AnnotationOut)

@@ -112,6 +112,12 @@ class AnnotationOut(BaseModel):
     updated_at: datetime
 
 
+class MyAnnotationOut(AnnotationOut):
+    path: str = Field(description="The item's path, to show it again.")
+    text: str | None = Field(None, description="The item's text (text projects).")
+    item_state: ItemState
+
+
 class ReviewDecision(BaseModel):
     action: Literal["reject", "accept_skip", "set_label"]
     version: int = Field(ge=1, description="The item's version as you loaded it: a changed item answers 409.")

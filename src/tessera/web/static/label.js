@@ -2,9 +2,11 @@
 // 1–9 items: 1–9 give the selected items the label of that key (multi-label: toggle it); Ctrl+A selects
 // every waiting item; ←/→ move the selection; Z shows the selected image at full resolution. The other
 // task types show one item in their editor (EDITORS). For all: Ctrl+Z / Ctrl+Y undo and redo; S skips;
+// Alt+← / Alt+→ go back through your earlier labels (past_labels.js) and forward again;
 // Enter submits and brings the next page. Labels not yet sent are kept in localStorage per task, so a
 // reload or a dropped connection loses nothing; a submit that fails on the network is retried.
 import { api, ApiError, signedIn } from "./api.js";
+import { PastLabels } from "./past_labels.js";
 import { openZoom } from "./zoom_view.js";
 
 const CLASSIFICATION = new Set([
@@ -26,7 +28,7 @@ const $ = (id) => document.getElementById(id);
 
 const state = {
   project: null, multi: false, Editor: null, editor: null, task: null, labels: new Map(), selected: new Set(),
-  undo: [], redo: [], key: null, sending: false, zoom: null,
+  undo: [], redo: [], key: null, sending: false, zoom: null, past: null,
 };
 
 const isEmpty = (value) => value === undefined || value === null || (Array.isArray(value) && value.length === 0);
@@ -188,7 +190,7 @@ async function openEditor(item) {
   if (state.editor) state.editor.close();
   state.editor = null;
   const editor = await state.Editor.open(stage, {
-    item, classes: classNames(), colors: new Map(classNames().map((name, index) => [name, PALETTE[index % PALETTE.length]])),
+    item, classes: classNames(), colors: colors(),
     onChange: (value) => change([item.id], () => value),
   });
   editor.itemId = item.id;
@@ -198,8 +200,34 @@ async function openEditor(item) {
   render();
 }
 
+function colors() {
+  return new Map(classNames().map((name, index) => [name, PALETTE[index % PALETTE.length]]));
+}
+
+// Alt+← / Alt+→: through the labeler's earlier labels, and back to the current task.
+async function goBack(direction) {
+  if (state.sending || (!state.past && direction > 0)) return;
+  if (!state.past) {
+    state.past = new PastLabels({
+      projectId, media: state.project.media, multi: state.multi, Editor: state.Editor, classes: classNames(),
+      colors: colors(), grid: $("grid"), status: (text) => { $("status").textContent = text; },
+    });
+  }
+  const inside = await state.past.step(-direction);
+  $("work").classList.toggle("in-past", inside);
+  $("hint").hidden = inside || Boolean(state.Editor);
+  if (inside) $("kind").textContent = "Your earlier labels, newest first";
+  else {
+    state.past.close();
+    state.past = null;
+    $("grid").replaceChildren();
+    render();
+  }
+}
+
 function render() {
   const task = state.task;
+  if (state.past) return;
   if (state.Editor) {
     const item = waiting()[0];
     if (item && !$("grid").querySelector(`[data-item-id='${item.id}']`)) openEditor(item).catch(showError);
@@ -314,7 +342,11 @@ function taskIsClosed() {
 function onKey(event) {
   if ($("work").hidden || event.target.closest("input, textarea")) return;
   const ctrl = event.ctrlKey || event.metaKey;
-  if (state.zoom) {
+  if (event.altKey && (event.key === "ArrowLeft" || event.key === "ArrowRight")) {
+    goBack(event.key === "ArrowLeft" ? -1 : 1).catch(showError);
+  } else if (state.past) {
+    if (!state.past.handleKey(event)) return;
+  } else if (state.zoom) {
     if (event.key === "Escape" || event.key.toLowerCase() === "z") closeZoom();
     else if (!state.zoom.handleKey(event)) return;
   } else if (state.editor && state.editor.handleKey(event)) {
@@ -382,6 +414,8 @@ async function start() {
   $("skip").addEventListener("click", () => skipSelected().catch(showError));
   $("undo").addEventListener("click", () => restore(state.undo, state.redo));
   $("redo").addEventListener("click", () => restore(state.redo, state.undo));
+  $("back").addEventListener("click", () => goBack(-1).catch(showError));
+  $("forward").addEventListener("click", () => goBack(1).catch(showError));
   await claim();
 }
 

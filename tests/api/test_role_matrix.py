@@ -103,6 +103,10 @@ MATRIX: dict[tuple[str, str], tuple[frozenset[str], Request]] = {
         frozenset({"creator", "admin"}),
         fixed("/api/projects", {"name": "Fresh", "task_type": "text_ner", "label_classes": ["PER"]}),
     ),
+    ("POST", "/api/instructions/preview"): (
+        SIGNED_IN,
+        fixed("/api/instructions/preview", {"markdown": "Label **cats**."}),
+    ),
     ("GET", "/api/projects/{project_id}"): (IN_PROJECT, fixed("/api/projects/{p}")),
     ("PATCH", "/api/projects/{project_id}"): (MANAGERS, fixed("/api/projects/{p}", {"name": "Renamed"})),
     ("DELETE", "/api/projects/{project_id}"): (OWNERS, fixed("/api/projects/{p}")),

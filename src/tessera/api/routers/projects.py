@@ -12,6 +12,7 @@ from tessera.api.deps import ActorDep, PageDep, ProjectId, SessionDep
 from tessera.api.schemas.common import ERROR_RESPONSES, Page, page_response
 from tessera.api.schemas.projects import (
     InstructionsOut,
+    InstructionsPreview,
     LabelClassesSet,
     ProgressOut,
     ProjectCreate,
@@ -21,7 +22,7 @@ from tessera.api.schemas.projects import (
     TaskTypeOut,
 )
 from tessera.items.counts import read_counts_of
-from tessera.projects.instructions import render_instructions
+from tessera.projects.instructions import check_instructions, render_instructions
 from tessera.projects.label_classes import LabelClassSpec
 from tessera.projects.models import TASK_TYPE_SUMMARIES, ProjectStatus
 from tessera.projects.service import (
@@ -150,6 +151,14 @@ def resume_project(project_id: ProjectId, actor: ActorDep, session: SessionDep) 
     project = get_project(session, project_id)
     authorize(actor, ProjectPolicy.change_status(project.id))
     return ProjectOut.model_validate(set_project_status(session, project, ProjectStatus.running))
+
+
+@router.post("/instructions/preview", response_model=InstructionsOut)
+def preview_instructions(body: InstructionsPreview, actor: ActorDep) -> InstructionsOut:
+    """Markdown instructions rendered as a project would show them, for an editor's preview (any
+    signed-in user: rendering reads nothing)."""
+    markdown, url = check_instructions(body.markdown, None)
+    return InstructionsOut(markdown=markdown, html=render_instructions(markdown or ""), url=url)
 
 
 @router.get("/projects/{project_id}/instructions", response_model=InstructionsOut)

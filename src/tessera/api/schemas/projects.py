@@ -93,6 +93,10 @@ class InstructionsOut(BaseModel):
     url: str | None
 
 
+class InstructionsPreview(BaseModel):
+    markdown: str = Field(description="Markdown to render as a project's instructions would be.")
+
+
 class TaskTypeOut(BaseModel):
     task_type: TaskType
     media: str

@@ -75,6 +75,7 @@ export class ImageStage {
       Object.assign(input, { type: "range", min: "20", max: "300", value: "100", name });
       input.setAttribute("aria-label", text);
       input.addEventListener("input", () => this.filter());
+      input.addEventListener("change", () => input.blur()); // then the keys are the tool's again
       label.append(input);
       bar.append(label);
       return input;

@@ -48,7 +48,11 @@ const draftKey = () => `tessera-draft-${state.task.id}`;
 
 function saveDraft() {
   const draft = { labels: [...state.labels], key: state.key };
-  localStorage.setItem(draftKey(), JSON.stringify(draft));
+  try {
+    localStorage.setItem(draftKey(), JSON.stringify(draft));
+  } catch (failure) { // the browser's storage is full (a big mask): the labels stay on the page
+    showError({ message: `Your draft could not be kept in this browser (${failure.name}); submit before you reload.` });
+  }
 }
 
 function loadDraft() {
@@ -284,6 +288,11 @@ async function submit() {
   const pending = new Set(waiting().map((item) => item.id));
   const first = waiting()[0];
   if (state.Editor && !(first && state.editor && state.editor.itemId === first.id)) return;
+  const unfinished = state.editor && state.editor.unfinished && state.editor.unfinished();
+  if (unfinished) {
+    $("status").textContent = `Not sent: ${unfinished}.`;
+    return;
+  }
   const labels = state.Editor
     ? [[first.id, await state.editor.payload()]]
     : [...state.labels].filter(([id]) => pending.has(id)).map(([id, given]) => [id, { classes: given }]);
@@ -379,7 +388,10 @@ async function start() {
   state.multi = state.project.task_type.endsWith("multilabel");
   $("project-name").textContent = state.project.name;
   const editor = EDITORS[state.project.task_type];
-  if (editor) state.Editor = (await import(editor[0]))[editor[1]];
+  if (editor) {
+    state.Editor = (await import(editor[0]))[editor[1]];
+    $("skip").textContent = "Skip";
+  }
   else if (!CLASSIFICATION.has(state.project.task_type)) {
     showError({ message: `There is no labeling tool for ${state.project.task_type.replaceAll("_", " ")}; label it through the API.` });
     return;
@@ -391,6 +403,7 @@ async function start() {
     if (state.Editor) entry.style.borderLeft = `4px solid ${PALETTE[index % PALETTE.length]}`;
     if (index < 9) entry.append(element("kbd", String(index + 1)));
     entry.append(element("span", name));
+    entry.addEventListener("mousedown", (event) => event.preventDefault()); // keep a text selection (NER)
     entry.addEventListener("click", () => giveLabel(index));
     return entry;
   }));

@@ -31,6 +31,12 @@ def sign_in_page(request: Request) -> HTMLResponse:
     return templates.TemplateResponse(request, "sign_in.html", {"version": tessera.__version__})
 
 
+@router.get("/projects/new", response_class=HTMLResponse)
+def new_project_page(request: Request) -> HTMLResponse:
+    """The create-project wizard, for workspace creators and admins."""
+    return templates.TemplateResponse(request, "new_project.html", {"version": tessera.__version__})
+
+
 @router.get("/projects/{project_id}/label", response_class=HTMLResponse)
 def labeling_page(request: Request, project_id: int) -> HTMLResponse:
     """The labeling tool: the project's instructions first, then its tasks."""
@@ -52,4 +58,12 @@ def review_page(request: Request, project_id: int) -> HTMLResponse:
     """Reviewing a project's items: filters, reject, skipped items, the label that counts."""
     return templates.TemplateResponse(
         request, "review.html", {"version": tessera.__version__, "project_id": project_id}
+    )
+
+
+@router.get("/projects/{project_id}/details", response_class=HTMLResponse)
+def project_details_page(request: Request, project_id: int) -> HTMLResponse:
+    """A project's details and settings: data and refresh, label classes, instructions, members."""
+    return templates.TemplateResponse(
+        request, "details.html", {"version": tessera.__version__, "project_id": project_id}
     )

@@ -42,3 +42,25 @@ export async function signedIn() {
   document.getElementById("who").textContent = `${user.display_name} (${user.workspace_role})`;
   return user;
 }
+
+// Files as multipart/form-data, with upload progress: `onProgress(bytesSent)` as the body goes out
+// (fetch cannot report it). Resolves with the JSON answer; an HTTP error rejects with ApiError.
+export function upload(path, files, onProgress) {
+  const form = new FormData();
+  for (const file of files) form.append("files", file, file.webkitRelativePath || file.name);
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open("POST", path);
+    request.setRequestHeader("Accept", "application/json");
+    if (csrfToken) request.setRequestHeader("X-CSRF-Token", csrfToken);
+    request.upload.onprogress = (event) => onProgress(event.loaded);
+    request.onload = () => {
+      let data = null;
+      try { data = JSON.parse(request.responseText); } catch { data = null; }
+      if (request.status >= 200 && request.status < 300) resolve(data);
+      else reject(new ApiError(request.status, data));
+    };
+    request.onerror = () => reject(new Error("the connection failed during the upload"));
+    request.send(form);
+  });
+}

@@ -108,6 +108,7 @@ async function show() {
   if (!user) return;
   const projects = await allProjects();
   const admin = user.workspace_role === "admin";
+  document.getElementById("new-project").hidden = !(admin || user.workspace_role === "creator");
   const managed = projects.filter((project) => admin || MANAGING.has(project.role));
   const labeling = projects.filter((project) => project.role && !MANAGING.has(project.role));
   const table = document.getElementById("managed");

@@ -1,11 +1,12 @@
 // The labeling tool: instructions first, then tasks. Classification (images and text) shows pages of
 // 1–9 items: 1–9 give the selected items the label of that key (multi-label: toggle it); Ctrl+A selects
 // every waiting item; ←/→ move the selection; Z shows the selected image at full resolution. The other
-// task types show one item in their editor (EDITORS). For all: Ctrl+Z / Ctrl+Y undo and redo; S skips;
+// task types show one item in their editor (editors.js). For all: Ctrl+Z / Ctrl+Y undo and redo; S skips;
 // Alt+← / Alt+→ go back through your earlier labels (past_labels.js) and forward again;
 // Enter submits and brings the next page. Labels not yet sent are kept in localStorage per task, so a
 // reload or a dropped connection loses nothing; a submit that fails on the network is retried.
 import { api, ApiError, signedIn } from "./api.js";
+import { classColors, editorFor, PALETTE } from "./editors.js";
 import { PastLabels } from "./past_labels.js";
 import { openZoom } from "./zoom_view.js";
 
@@ -13,14 +14,6 @@ const CLASSIFICATION = new Set([
   "image_classification_multiclass", "image_classification_multilabel",
   "text_classification_multiclass", "text_classification_multilabel",
 ]);
-// One item a page, in its editor: the module and the class it exports.
-const EDITORS = {
-  object_detection: ["./box_editor.js", "BoxEditor"],
-  instance_segmentation: ["./polygon_editor.js", "PolygonEditor"],
-  semantic_segmentation: ["./mask_editor.js", "MaskEditor"],
-  text_ner: ["./ner_editor.js", "NerEditor"],
-};
-const PALETTE = ["#cf222e", "#0969da", "#1a7f37", "#8250df", "#bf8700", "#1b7c83", "#bc4c00", "#6e7781", "#d1242f"];
 const RETRY_MS = 3000;
 const root = document.getElementById("tool");
 const projectId = Number(root.dataset.projectId);
@@ -205,7 +198,7 @@ async function openEditor(item) {
 }
 
 function colors() {
-  return new Map(classNames().map((name, index) => [name, PALETTE[index % PALETTE.length]]));
+  return classColors(classNames());
 }
 
 // Alt+← / Alt+→: through the labeler's earlier labels, and back to the current task.
@@ -387,11 +380,8 @@ async function start() {
   state.project = await api("GET", `/api/projects/${projectId}`);
   state.multi = state.project.task_type.endsWith("multilabel");
   $("project-name").textContent = state.project.name;
-  const editor = EDITORS[state.project.task_type];
-  if (editor) {
-    state.Editor = (await import(editor[0]))[editor[1]];
-    $("skip").textContent = "Skip";
-  }
+  state.Editor = await editorFor(state.project.task_type);
+  if (state.Editor) $("skip").textContent = "Skip";
   else if (!CLASSIFICATION.has(state.project.task_type)) {
     showError({ message: `There is no labeling tool for ${state.project.task_type.replaceAll("_", " ")}; label it through the API.` });
     return;

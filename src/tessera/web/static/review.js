@@ -1,11 +1,14 @@
 // Reviewing a project's items: filter by state, class and labeler; reject labels (the item goes back to
 // the queue), send a skipped item back or take it out of the project, or set the label that counts.
 // Every decision carries the item's version: if it changed meanwhile, the page says what it is now.
+// Region and span projects set the label that counts in the labeling tool's editor (review_editor.js).
 import { api, ApiError, signedIn } from "./api.js";
+import { editorFor } from "./editors.js";
+import { ReviewEditor } from "./review_editor.js";
 
 const projectId = Number(document.getElementById("review").dataset.projectId);
 const $ = (id) => document.getElementById(id);
-const state = { project: null, multi: false, cursor: null, users: new Map() };
+const state = { project: null, multi: false, Editor: null, cursor: null, users: new Map() };
 
 function element(tag, text, className) {
   const node = document.createElement(tag);
@@ -21,10 +24,33 @@ function button(text, onClick, className = "secondary") {
   return node;
 }
 
+// A label in a few words: its classes, or its shapes and spans counted by class.
+function labelWords(label) {
+  if (!label) return [];
+  if (label.classes && !label.mask_png) return label.classes.map((name) => name ?? "(removed class)");
+  if (label.mask_png !== undefined) return (label.classes || []).map((name) => `${name ?? "(removed class)"} (painted)`);
+  const shapes = label.boxes || label.polygons || label.spans || [];
+  const kind = label.boxes ? "box" : label.polygons ? "polygon" : "span";
+  if (!shapes.length) return [`no ${kind}`];
+  const counts = new Map();
+  for (const shape of shapes) counts.set(shape.class ?? "(removed class)", (counts.get(shape.class ?? "(removed class)") || 0) + 1);
+  return [...counts].map(([name, count]) => `${name} ×${count}`);
+}
+
 function chips(label) {
   const box = element("div", undefined, "chips");
-  for (const name of (label && label.classes) || []) box.append(element("span", name ?? "(removed class)", "chip"));
+  for (const words of labelWords(label)) box.append(element("span", words, "chip"));
   return box;
+}
+
+async function openEditor(card, item, label) {
+  const holder = card.querySelector(".editor-box");
+  if (card.reviewEditor) card.reviewEditor.close();
+  const classes = state.project.label_classes.map((entry) => entry.name);
+  card.reviewEditor = await ReviewEditor.open(holder, {
+    Editor: state.Editor, item, classes, label,
+    onSave: (payload) => decide(card, item, "set_label", payload),
+  });
 }
 
 async function decide(card, item, action, label) {
@@ -34,6 +60,7 @@ async function decide(card, item, action, label) {
     const body = { action, version: item.version };
     if (label) body.label = label;
     const decided = await api("POST", `/api/items/${item.id}/review`, body);
+    if (card.reviewEditor) card.reviewEditor.close();
     card.replaceWith(itemCard(decided, `Done: ${action.replace("_", " ")}.`));
   } catch (failure) {
     if (failure instanceof ApiError && failure.status === 409 && failure.body && failure.body.details) {
@@ -70,11 +97,16 @@ async function showLabels(card, item) {
     const entry = element("li");
     entry.append(element("span", `${state.users.get(annotation.user_id) || `user ${annotation.user_id}`} (${annotation.status}): `));
     entry.append(...chips(annotation.label).childNodes);
+    if (state.Editor && ["labeled", "needs_review"].includes(full.state)) {
+      entry.append(button("Start from this", () => openEditor(card, full, annotation.label).catch(showCardError(card))));
+    }
     list.append(entry);
   }
   if (!full.annotations.length) list.append(element("li", "no labels"));
   card.querySelector(".annotations-box").replaceChildren(list);
 }
+
+const showCardError = (card) => (failure) => { card.querySelector(".card-message").textContent = failure.message; };
 
 function itemCard(item, note = "") {
   const card = element("article", undefined, "card review-card");
@@ -101,18 +133,22 @@ function itemCard(item, note = "") {
   }
   if (["labeled", "needs_review", "skipped"].includes(item.state)) {
     actions.append(button("Set label…", () => {
-      if (!card.querySelector(".picker")) actions.after(labelPicker(card, item));
+      if (state.Editor) openEditor(card, item, item.label).catch(showCardError(card));
+      else if (!card.querySelector(".picker")) actions.after(labelPicker(card, item));
     }));
   }
-  actions.append(button("Labelers' labels", () => showLabels(card, item).catch((failure) => { card.querySelector(".card-message").textContent = failure.message; })));
-  card.append(actions, element("div", undefined, "annotations-box"), element("p", note, "card-message"));
+  actions.append(button("Labelers' labels", () => showLabels(card, item).catch(showCardError(card))));
+  card.append(actions, element("div", undefined, "annotations-box"), element("div", undefined, "editor-box"), element("p", note, "card-message"));
   return card;
 }
 
 function query() {
   const form = new FormData($("filters"));
   const parts = ["limit=50"];
-  for (const name of ["state", "class_id", "labeler_id"]) if (form.get(name)) parts.push(`${name}=${encodeURIComponent(form.get(name))}`);
+  for (const name of ["state", "class_id", "labeler_id", "prelabel"]) if (form.get(name)) parts.push(`${name}=${encodeURIComponent(form.get(name))}`);
+  for (const name of ["since", "until"]) { // local time in the form, with its zone on the wire
+    if (form.get(name)) parts.push(`${name}=${encodeURIComponent(new Date(form.get(name)).toISOString())}`);
+  }
   if (state.cursor) parts.push(`cursor=${state.cursor}`);
   return parts.join("&");
 }
@@ -137,6 +173,7 @@ async function start() {
   ]);
   state.project = project;
   state.multi = project.task_type.endsWith("multilabel");
+  state.Editor = await editorFor(project.task_type);
   $("project-name").textContent = project.name;
   const classes = document.querySelector("select[name=class_id]");
   for (const labelClass of project.label_classes) {

@@ -65,6 +65,11 @@ def test_a_reviewer_sends_back_rejects_sets_labels_and_sees_a_stale_item(
     stale.locator(".picker").get_by_role("button", name="cat").click()
     page.get_by_text("the item changed since you loaded it; it is now unlabeled").wait_for()
     save_screenshot(page, "review-page")
+    cards = page.locator(".review-card").count()
+    page.get_by_label("List", exact=True).check()  # the same items as a list: no reload
+    assert "as-list" in (page.locator("#items").get_attribute("class") or "")
+    assert page.locator(".review-card").count() == cards
+    save_screenshot(page, "review-page-list")
 
     states = item_states(db, ids)
     assert [states[item_id] for item_id in ids] == ["unlabeled", "unlabeled", "labeled", "unlabeled"]

@@ -188,6 +188,11 @@ async function start() {
     option.value = entry.user_id;
     labelers.append(option);
   }
+  $("filters").addEventListener("change", (event) => {
+    if (event.target.name !== "view") return;
+    $("items").classList.toggle("as-list", event.target.value === "list");
+    event.stopImmediatePropagation();
+  });
   $("filters").addEventListener("change", () => load(true).catch((failure) => { $("error").textContent = failure.message; }));
   $("more").addEventListener("click", () => load(false).catch((failure) => { $("error").textContent = failure.message; }));
   await load(true);

@@ -128,6 +128,13 @@ MATRIX: dict[tuple[str, str], tuple[frozenset[str], Request]] = {
             {"role": "labeler"},
         ),
     ),
+    ("PUT", "/api/projects/{project_id}/members/by-username/{username}"): (
+        MANAGERS,
+        lambda world, role: (
+            f"/api/projects/{world.project_id}/members/by-username/extra",
+            {"role": "labeler"},
+        ),
+    ),
     ("DELETE", "/api/projects/{project_id}/members/{user_id}"): (
         MANAGERS,
         lambda world, role: (f"/api/projects/{world.project_id}/members/{world.user_ids['labeler']}", None),

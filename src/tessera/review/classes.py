@@ -49,7 +49,8 @@ def change_label_classes(
     labels: LabelsOnClassChange = LabelsOnClassChange.continue_,
     changed_by_id: int | None = None,
 ) -> Project:
-    before = {label.id for label in project.label_classes}
+    names = {label.id: label.name for label in project.label_classes}
+    before = set(names)
     started = _labeling_started(session, project.id)
     set_label_classes(session, project, specs)
     after = {label.id for label in project.label_classes}
@@ -59,8 +60,11 @@ def change_label_classes(
             raise Conflict("pause the project before adding or removing label classes mid-project")
         in_use = sorted(removed & _classes_in_use(session, project.id))
         if in_use and labels == LabelsOnClassChange.continue_:
+            listed = ", ".join(repr(names[class_id]) for class_id in in_use)
             raise Invalid(
-                f"classes {in_use} are in use: choose start_over or start_over_keep to remove them",
+                f"{'class' if len(in_use) == 1 else 'classes'} {listed} "
+                f"{'is' if len(in_use) == 1 else 'are'} in use: "
+                "choose start_over or start_over_keep to remove them",
                 field="labels",
             )
     if labels != LabelsOnClassChange.continue_:

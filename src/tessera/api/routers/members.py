@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path
 
 from tessera.accounts.memberships import list_members, remove_member, role_in_project, set_member
 from tessera.accounts.policies import authorize
 from tessera.accounts.policies.members import MemberPolicy
-from tessera.accounts.service import get_user
+from tessera.accounts.service import get_user, get_user_by_username
 from tessera.api.deps import ActorDep, ProjectId, SessionDep, UserId
 from tessera.api.schemas.accounts import MemberOut, MemberSet, UserOut
 from tessera.api.schemas.common import ERROR_RESPONSES
@@ -33,6 +35,24 @@ def set_member_route(
     """Add a user to the project with a role, or change their role."""
     project = get_project(session, project_id)
     user = get_user(session, user_id)
+    current = role_in_project(session, user_id=user.id, project_id=project.id)
+    authorize(actor, MemberPolicy.change(project.id, granted=body.role, current=current))
+    membership = set_member(session, project_id=project.id, user=user, role=body.role)
+    return MemberOut(user=UserOut.model_validate(user), role=membership.role)
+
+
+@router.put("/by-username/{username}", response_model=MemberOut)
+def set_member_by_username_route(
+    project_id: ProjectId,
+    username: Annotated[str, Path(min_length=1, max_length=200)],
+    body: MemberSet,
+    actor: ActorDep,
+    session: SessionDep,
+) -> MemberOut:
+    """The same, naming the user by username: what a project manager knows of a colleague (only
+    workspace admins may list users and their ids)."""
+    project = get_project(session, project_id)
+    user = get_user_by_username(session, username)
     current = role_in_project(session, user_id=user.id, project_id=project.id)
     authorize(actor, MemberPolicy.change(project.id, granted=body.role, current=current))
     membership = set_member(session, project_id=project.id, user=user, role=body.role)

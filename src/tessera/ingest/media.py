@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO
 
 from PIL import Image
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tessera.core.errors import Invalid, NotFound, TesseraError
@@ -91,6 +92,30 @@ def item_thumbnail(database: Database, settings: Settings, item: Item, located: 
         raise Invalid(reason, field="item") from None
     store_thumbnail(path, data)
     return data
+
+
+def warm_thumbnails(database: Database, settings: Settings, item_ids: Sequence[int], size: int) -> int:
+    """Make the thumbnails of these image items that are not cached yet, so that whoever is shown them
+    next does not wait for the decoding; how many were made. An item whose file is gone or is no image
+    is marked as a request for it would mark it, and skipped."""
+    with database.read() as session:
+        items = session.scalars(select(Item).where(Item.id.in_(item_ids))).all()
+        located = []
+        for item in items:
+            try:
+                located.append((item, locate_item_file(session, database, settings, item)))
+            except TesseraError:
+                continue
+    made = 0
+    for item, file in located:
+        if cached_thumbnail_path(settings.data_dir, item.project_id, item.id, size, file.version).exists():
+            continue
+        try:
+            item_thumbnail(database, settings, item, file, size)
+        except TesseraError:
+            continue
+        made += 1
+    return made
 
 
 def mark_item_health(database: Database, item_id: int, health: ItemHealth, reason: str) -> None:

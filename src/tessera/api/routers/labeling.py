@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, BackgroundTasks, Path, Query
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from tessera.accounts.models import ProjectRole
 from tessera.accounts.policies import authorize
 from tessera.accounts.policies.labeling import LabelingPolicy
-from tessera.api.deps import ActorDep, ProjectId, SessionDep, SettingsDep, UserId
+from tessera.api.deps import ActorDep, DatabaseDep, ProjectId, SessionDep, SettingsDep, UserId
 from tessera.api.schemas.common import ERROR_RESPONSES
 from tessera.api.schemas.labeling import (
     AnnotationOut,
@@ -31,12 +31,14 @@ from tessera.api.schemas.labeling import (
     TaskOut,
 )
 from tessera.core.settings import Settings
+from tessera.db.session import Database
 from tessera.ingest.media import read_image_size
 from tessera.labels.models import Annotation, AnnotationStatus, Prelabel
 from tessera.labels.validation import render_label
 from tessera.projects.models import Project
 from tessera.projects.service import get_project
 from tessera.queue.assignment import assign_items, list_assignments, unassign_items
+from tessera.queue.lookahead import warm_next_pages
 from tessera.queue.models import Task
 from tessera.queue.service import claim_task, get_task, open_task_of, renew_lease, task_items
 from tessera.queue.settings import SettingsChange, labeling_settings, update_labeling_settings
@@ -127,7 +129,15 @@ def update_labeling_settings_route(
     response_model=TaskOut,
     responses={204: {"description": "No item left for you"}},
 )
-def claim_next_task(project_id: ProjectId, body: NextTask, actor: ActorDep, session: SessionDep) -> Any:
+def claim_next_task(
+    project_id: ProjectId,
+    body: NextTask,
+    actor: ActorDep,
+    session: SessionDep,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    background: BackgroundTasks,
+) -> Any:
     """Your open task (its lease renewed), or the next page of items under a new lease; 204 when no item
     is left for you; 409 while the project is paused."""
     project = get_project(session, project_id)
@@ -135,7 +145,22 @@ def claim_next_task(project_id: ProjectId, body: NextTask, actor: ActorDep, sess
     task = claim_task(session, project=project, user_id=actor.user.id, kind=body.kind)
     if task is None:
         return Response(status_code=204)
-    return task_out(session, task, project)
+    shown = task_out(session, task, project)
+    _look_ahead(background, database, settings, project, shown)
+    return shown
+
+
+def _look_ahead(
+    background: BackgroundTasks,
+    database: Database,
+    settings: Settings,
+    project: Project,
+    task: TaskOut | None,
+) -> None:
+    """After the answer: the thumbnails of the pages after this one, for image grids."""
+    if task is not None and task.items and project.task_type.value.startswith("image_classification"):
+        handed_out = [item.id for item in task.items]
+        background.add_task(warm_next_pages, database, settings, project.id, handed_out, len(handed_out))
 
 
 def _task_for(session: Session, actor: Any, task_id: int) -> Task:
@@ -158,7 +183,9 @@ def submit_task_labels(
     body: SubmissionIn,
     actor: ActorDep,
     session: SessionDep,
+    database: DatabaseDep,
     settings: SettingsDep,
+    background: BackgroundTasks,
 ) -> SubmittedTaskOut:
     """Submit labels for items of your task (all or some); 409 "lease expired" when it ran out, 422 naming
     a class that is not in the project. A retry with the same idempotency key changes nothing. With
@@ -176,9 +203,9 @@ def submit_task_labels(
     )
     submitted = task_out(session, task, project)
     following = claim_task(session, project=project, user_id=actor.user.id) if body.next else None
-    return SubmittedTaskOut(
-        **dict(submitted), next_task=task_out(session, following, project) if following else None
-    )
+    next_task = task_out(session, following, project) if following else None
+    _look_ahead(background, database, settings, project, next_task)
+    return SubmittedTaskOut(**dict(submitted), next_task=next_task)
 
 
 @router.post("/tasks/{task_id}/skip", response_model=TaskOut)

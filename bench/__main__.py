@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 
-from bench import api, ingest, queue, thumbnails
+from bench import api, ingest, queue, thumbnails, web
 
 BENCHMARKS = {
     "api": api.run,
@@ -15,6 +15,7 @@ BENCHMARKS = {
     "queue": queue.run,
     "refresh": ingest.run_refresh,
     "thumbnails": thumbnails.run,
+    "web": web.run,
 }
 
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
+
+from tests.support.services import require_service
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,3 +55,27 @@ def test_the_queue_benchmark_runs_without_double_assignments(chained: str) -> No
     assert isinstance(figures, dict)
     assert figures["double_assignments"] == 0 and figures["counters_match_rows"] is True
     assert figures["cycles_per_s"] > 0
+
+
+def test_the_web_benchmark_runs_without_full_resolution_requests(tmp_path: Path) -> None:
+    chromium = os.environ.get("TESSERA_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    require_service(
+        "Chromium", None if Path(chromium).exists() else "no chromium (./scripts/test installs it)"
+    )
+    for number, color in enumerate([(200, 40, 40), (40, 160, 60), (30, 60, 200)]):
+        Image.new("RGB", (320, 240), color).save(tmp_path / f"photo{number}.jpg")
+    result = run_bench(
+        "web",
+        TESSERA_BENCH_PAGES="2",
+        TESSERA_BENCH_PHOTO_SIZE="800x600",
+        TESSERA_BENCH_PHOTOS=str(tmp_path),  # the darknet photos are not needed to see that it runs
+        TESSERA_BENCH_THINK_MS="50",
+    )
+    figures = result["figures"]
+    assert isinstance(figures, dict)
+    assert figures["full_resolution_requests"] == 0
+    assert figures["thumbnail_requests_per_page_max"] == 9
+    assert figures["next_page_p50_ms"] > 0 and figures["page_kb_max"] > 0
+    reference = result["reference"]
+    assert isinstance(reference, dict)
+    assert {"floor_next_page_p50_ms", "full_resolution_page_kb"} <= set(reference)

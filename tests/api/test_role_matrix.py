@@ -21,6 +21,7 @@ from tessera.api.app import create_app
 from tessera.core import clock
 from tessera.core.settings import Settings
 from tessera.db.session import Database
+from tessera.formats.models import Export, ExportState
 from tessera.ingest.models import Dataset, DatasetVersion, DataState, Datastore, Media, ProjectData
 from tessera.ingest.uploads import create_upload_dataset
 from tessera.items.models import Item, ItemState
@@ -60,6 +61,7 @@ class World:
     task_id: int  # the labeler's open task, holding item_id
     labeled_item_id: int  # labeled by the labeler: annotation_id
     annotation_id: int
+    export_id: int  # a ready export of the project, its file on disk
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,23 @@ MATRIX: dict[tuple[str, str], tuple[frozenset[str], Request]] = {
     ("DELETE", "/api/projects/{project_id}/members/{user_id}"): (
         MANAGERS,
         lambda world, role: (f"/api/projects/{world.project_id}/members/{world.user_ids['labeler']}", None),
+    ),
+    ("GET", "/api/projects/{project_id}/export-formats"): (
+        REVIEWERS,
+        fixed("/api/projects/{p}/export-formats"),
+    ),
+    ("POST", "/api/projects/{project_id}/exports"): (
+        REVIEWERS,
+        fixed("/api/projects/{p}/exports", {"format": "csv"}),
+    ),
+    ("GET", "/api/projects/{project_id}/exports"): (REVIEWERS, fixed("/api/projects/{p}/exports")),
+    ("GET", "/api/exports/{export_id}"): (
+        REVIEWERS,
+        lambda world, role: (f"/api/exports/{world.export_id}", None),
+    ),
+    ("GET", "/api/exports/{export_id}/download"): (
+        REVIEWERS,
+        lambda world, role: (f"/api/exports/{world.export_id}/download", None),
     ),
     ("GET", "/api/jobs"): (ADMIN, fixed("/api/jobs")),
     ("GET", "/api/projects/{project_id}/jobs"): (MANAGERS, fixed("/api/projects/{p}/jobs")),
@@ -374,6 +393,13 @@ def world(db: Database, settings: Settings) -> World:
                 ),
             ]
         )
+        export_folder = settings.data_dir / "exports" / str(project.id)
+        export_folder.mkdir(parents=True, exist_ok=True)
+        (export_folder / "matrix.csv").write_text("item_id,path\n")
+        export = Export(
+            project_id=project.id, format="csv", options={}, state=ExportState.ready, file_name="matrix.csv"
+        )
+        session.add(export)
         session.flush()
         token_ids = {
             role: session.scalars(select(ApiToken.id).where(ApiToken.user_id == users[role].id)).one()
@@ -395,6 +421,7 @@ def world(db: Database, settings: Settings) -> World:
             task_id=task.id,
             labeled_item_id=labeled.id,
             annotation_id=annotation.id,
+            export_id=export.id,
         )
 
 

@@ -21,6 +21,11 @@ def ok(response: Any, status: int = 200) -> dict[str, Any]:
     return dict(response.json())
 
 
+def ok_list(response: Any, status: int = 200) -> list[Any]:
+    assert response.status_code == status, response.text
+    return list(response.json())
+
+
 def make_dataset(
     client: TestClient,
     admin: Headers,

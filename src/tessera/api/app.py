@@ -13,6 +13,7 @@ from tessera.api.errors import install_error_handlers
 from tessera.api.routers import (
     auth,
     data,
+    exports,
     health,
     jobs,
     labeling,
@@ -44,6 +45,7 @@ ROUTERS = (
     labeling.router,
     review.router,
     media.router,
+    exports.router,
 )
 
 

@@ -28,6 +28,7 @@ ProjectId = Annotated[int, Path(ge=1, le=MAX_ID, description="Project id")]
 UserId = Annotated[int, Path(ge=1, le=MAX_ID, description="User id")]
 TokenId = Annotated[int, Path(ge=1, le=MAX_ID, description="API token id")]
 JobId = Annotated[int, Path(ge=1, le=MAX_ID, description="Job id")]
+ExportId = Annotated[int, Path(ge=1, le=MAX_ID, description="Export id")]
 DatasetId = Annotated[int, Path(ge=1, le=MAX_ID, description="Dataset id")]
 ItemId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Item id (items have 64-bit ids)")]
 

@@ -17,6 +17,8 @@ STAGE_MODULES: tuple[str, ...] = (
     "tessera.queue.models",
     "tessera.labels.models",
     "tessera.review.models",
+    "tessera.formats.models",
+    "tessera.formats.jobs",
 )
 
 

@@ -7,6 +7,7 @@ import typer
 from tessera.cli import (
     data_commands,
     db_commands,
+    export_commands,
     job_commands,
     project_commands,
     serve_commands,
@@ -35,6 +36,7 @@ app.add_typer(data_commands.datastores, name="datastore")
 data_commands.datasets.command("upload")(upload_commands.upload_command)
 app.add_typer(data_commands.datasets, name="dataset")
 app.add_typer(job_commands.app, name="job")
+app.command("export")(export_commands.export_command)
 
 if __name__ == "__main__":
     app()

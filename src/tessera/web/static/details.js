@@ -4,6 +4,7 @@
 // "Saved" or the server's message next to its button; the server applies a change whole or not at all.
 import { api, signedIn } from "./api.js";
 import { startMembers } from "./details_members.js";
+import { startExports } from "./exports_panel.js";
 
 const projectId = Number(document.getElementById("details").dataset.projectId);
 const $ = (id) => document.getElementById(id);
@@ -336,6 +337,7 @@ async function start() {
     data ? loadVersions(true) : null,
     startMembers({ projectId, user }),
   ]);
+  startExports({ projectId }).catch(showError);
   if (data) fillSchedule(data);
   renderClasses(state.project);
   fillInstructions(state.project);

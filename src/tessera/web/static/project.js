@@ -37,11 +37,36 @@ function barChart(rows, { unit = "" } = {}) {
   return svg;
 }
 
-function notify(message) {
+function notify(message, link) {
   const note = document.createElement("p");
   note.className = "notification";
   note.textContent = message;
+  if (link) {
+    const anchor = document.createElement("a");
+    anchor.textContent = link.text;
+    anchor.href = link.href;
+    if (link.download) anchor.download = link.download;
+    note.append(" ", anchor);
+  }
   $("notifications").append(note);
+}
+
+// Exports that finish while the page is open are announced, with their download; those still being made
+// when it opens are said too.
+const exportStates = new Map();
+
+async function watchExports() {
+  const page = await api("GET", `/api/projects/${projectId}/exports?limit=200`);
+  const first = exportStates.size === 0;
+  for (const entry of page.items) {
+    const before = exportStates.get(entry.id);
+    exportStates.set(entry.id, entry.state);
+    if (entry.state === "ready" && (before === "pending" || (before === undefined && !first))) {
+      notify(`Export #${entry.id} (${entry.format}) is ready —`, { text: "download", href: entry.download_url, download: entry.file_name });
+    } else if (entry.state === "failed" && before === "pending") notify(`Export #${entry.id} failed: ${entry.message}`);
+    else if (first && entry.state === "pending") notify(`Export #${entry.id} (${entry.format}) is being made.`);
+  }
+  if (first && !page.items.length) exportStates.set(0, "none");
 }
 
 async function refresh() {
@@ -69,6 +94,7 @@ async function refresh() {
   $("queue-chart").replaceChildren(barChart(Object.entries(board.queue_by_kind.items).map(([kind, count]) => [kind, count])));
   $("dashboard").hidden = false;
   $("updated").textContent = new Date().toLocaleTimeString();
+  await watchExports();
 }
 
 async function start() {

@@ -1,5 +1,6 @@
 """Docs that cannot rot: the settings and CLI references are generated and must match the code; the
-README holds the two commands, and .ci/run runs the README's test command."""
+README holds the two commands, and .ci/run runs the README's test command; every export format has its
+section in docs/formats.md."""
 
 from __future__ import annotations
 
@@ -57,3 +58,12 @@ def test_the_readme_holds_the_two_commands_and_ci_runs_the_test_one() -> None:
     assert "./scripts/test" in readme
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "scripts/test" in ci
+
+
+def test_every_export_format_is_documented_with_its_task_types() -> None:
+    from tessera.formats.registry import EXPORT_FORMATS
+
+    text = (ROOT / "docs" / "formats.md").read_text(encoding="utf-8")
+    for name in EXPORT_FORMATS:
+        assert f"\n### {name}\n" in text, f"docs/formats.md has no `### {name}` section"
+        assert f"`{name}`" in text, f"docs/formats.md's table does not name `{name}`"

@@ -47,10 +47,31 @@ def labeling_page(request: Request, project_id: int) -> HTMLResponse:
 
 @router.get("/projects/{project_id}", response_class=HTMLResponse)
 def project_page(request: Request, project_id: int) -> HTMLResponse:
-    """A project's dashboard, for its managers and reviewers."""
+    """A project's dashboard, for its managers and reviewers, with the Python that reads its labels."""
+    sample = python_sample(str(request.base_url), project_id)
     return templates.TemplateResponse(
-        request, "project.html", {"version": tessera.__version__, "project_id": project_id}
+        request, "project.html", {"version": tessera.__version__, "project_id": project_id, "sample": sample}
     )
+
+
+def python_sample(base_url: str, project_id: int) -> str:
+    """The code the dashboard shows under "Access your labels from Python" (a test runs it as shown)."""
+    return PYTHON_SAMPLE.format(url=base_url.rstrip("/"), project_id=project_id)
+
+
+PYTHON_SAMPLE = """\
+# tessera.client needs only httpx and pandas (installed with Tessera).
+# An API token: `tessera user token NAME`, or POST /api/tokens; here from the environment.
+import os
+
+from tessera.client import Tessera
+
+with Tessera("{url}", token=os.environ["TESSERA_TOKEN"]) as tessera:
+    labels = tessera.labels({project_id})  # a pandas DataFrame, one row per labeled item
+    print(labels[["path", "label"]].head())
+    path = tessera.export({project_id}, "csv", ".")  # or coco, mltable, parquet, ...: docs/formats.md
+    print("saved", path)
+"""
 
 
 @router.get("/projects/{project_id}/review", response_class=HTMLResponse)

@@ -45,7 +45,7 @@ def _export(context: JobContext, export_id: int) -> dict[str, Any]:
             export = session.get_one(Export, export_id)
             project = session.get_one(Project, export.project_id)
             fmt = get_export_format(export.format, TaskType(project.task_type))
-            source = open_source(session, project, ExportOptions(**export.options))
+            source = open_source(session, project, ExportOptions(**export.options), context.settings)
             total = source.count()
             name = _file_stem(project.name, export_id, fmt.name)
             context.progress(0, total, f"writing {total:,} items as {fmt.name}")

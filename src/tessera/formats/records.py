@@ -6,17 +6,20 @@ API shows them; the URL of each item's file is built from its datastore's config
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tessera.core import clock
-from tessera.core.errors import Invalid
+from tessera.core.errors import Invalid, TesseraError
+from tessera.core.settings import Settings
 from tessera.ingest.models import Dataset, Datastore, ProjectData
+from tessera.ingest.service import open_datastore
 from tessera.items.models import Item, ItemState
 from tessera.labels.models import Prelabel
 from tessera.labels.validation import render_label
@@ -85,6 +88,7 @@ class ExportSource:
     options: ExportOptions
     class_names: list[str] = field(default_factory=list)  # in the project's order: category ids follow it
     snapshot_at: datetime | None = None
+    settings: Settings | None = None  # given: image sizes not known yet are read from the files' headers
 
     @property
     def task_type(self) -> TaskType:
@@ -103,13 +107,18 @@ class ExportSource:
 
     def records(self) -> Iterator[ExportRecord]:
         names = {label_class.id: label_class.name for label_class in self.project.label_classes}
-        locate = self._locator()
+        locate, measure = self._locator(), self._measurer()
         after = 0
         while True:
             rows = self.session.execute(self._page(after)).all()
             for row in rows:
                 offered = row[2] if self.options.include_prelabels else None
-                yield self._record(row[0], row[1], offered, names, locate)
+                record = self._record(row[0], row[1], offered, names, locate)
+                if record.width is None and measure is not None:
+                    size = measure(record.path)
+                    if size is not None:
+                        record = replace(record, width=size[0], height=size[1])
+                yield record
             if len(rows) < PAGE:
                 return
             after = rows[-1][0].id
@@ -130,14 +139,37 @@ class ExportSource:
             query = query.outerjoin(Prelabel, Prelabel.item_id == Item.id)
         return query.order_by(Item.id).limit(PAGE)
 
-    def _locator(self) -> Any:
+    def _datastore(self) -> Datastore | None:
         data = self.session.get(ProjectData, self.project.id)
         dataset = self.session.get(Dataset, data.dataset_id) if data else None
-        store = self.session.get(Datastore, dataset.datastore_id) if dataset else None
+        return self.session.get(Datastore, dataset.datastore_id) if dataset else None
+
+    def _locator(self) -> Any:
+        store = self._datastore()
         if store is None:
             return lambda path: path
         kind, config = store.kind, dict(store.config)
         return lambda path: file_url(kind, config, path)
+
+    def _measurer(self) -> Callable[[str], tuple[int, int] | None] | None:
+        """Reads an image's size from its file's header (ingest reads sizes only when a shape needs them);
+        None for text projects or without settings."""
+        row = self._datastore()
+        if row is None or self.settings is None or self.task_type.media != "image":
+            return None
+        try:
+            store = open_datastore(row, self.settings)
+        except TesseraError:
+            return None
+
+        def measure(path: str) -> tuple[int, int] | None:
+            try:
+                with store.open(path) as handle, Image.open(handle) as image:
+                    return int(image.width), int(image.height)
+            except (TesseraError, OSError, ValueError, Image.DecompressionBombError):
+                return None  # gone or not an image: the record keeps no size
+
+        return measure
 
     def _record(
         self,
@@ -179,8 +211,12 @@ def start_snapshot(session: Session) -> None:
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
 
-def open_source(session: Session, project: Project, options: ExportOptions) -> ExportSource:
-    """The export's view of the project, in a transaction begun with `start_snapshot`."""
+def open_source(
+    session: Session, project: Project, options: ExportOptions, settings: Settings | None = None
+) -> ExportSource:
+    """The export's view of the project, in a transaction begun with `start_snapshot`; with `settings`,
+    image sizes not known yet are read from the files."""
     now = clock.now()
     classes = sorted(project.label_classes, key=lambda label_class: label_class.position)
-    return ExportSource(session, project, options, [label_class.name for label_class in classes], now)
+    names = [label_class.name for label_class in classes]
+    return ExportSource(session, project, options, names, now, settings)

@@ -40,15 +40,48 @@ class ExportFormat:
         return writer
 
 
+REGIONS = (TaskType.object_detection, TaskType.instance_segmentation)
+COCO_TYPES = (*IMAGE_CLASSES, *REGIONS, TaskType.semantic_segmentation)
+
 EXPORT_FORMATS: dict[str, ExportFormat] = {
     fmt.name: fmt
     for fmt in (
         ExportFormat(
-            "csv",
-            EVERY,
-            "CSV: one row per item with its path, URL and label (shapes and spans as JSON)",
-            "csv_rows",
+            "csv", EVERY, "CSV: a row per item, its path, URL and label (shapes, spans as JSON)", "csv_rows"
         ),
+        ExportFormat(
+            "coco",
+            COCO_TYPES,
+            "COCO JSON: images, categories, annotations (boxes, polygons, RLE masks)",
+            "coco",
+        ),
+        ExportFormat(
+            "voc", (TaskType.object_detection,), "Pascal VOC: one XML file of boxes per image", "voc"
+        ),
+        ExportFormat(
+            "yolo", (TaskType.object_detection,), "YOLO: a text file of normalized boxes per image", "yolo"
+        ),
+        ExportFormat(
+            "mltable",
+            EVERY,
+            "MLTable: JSON Lines in the labeled-dataset layout, with an MLTable file",
+            "mltable",
+        ),
+        ExportFormat("parquet", EVERY, "Parquet: a row per item, typed columns", "parquet"),
+        ExportFormat(
+            "jsonl", EVERY, "JSON Lines: a record per item, labels as objects (spans by character)", "jsonl"
+        ),
+        ExportFormat(
+            "png_masks",
+            (TaskType.semantic_segmentation,),
+            "PNG masks (class index per pixel) with a CSV index",
+            "png_masks",
+        ),
+        ExportFormat("conll", (TaskType.text_ner,), "CoNLL: a token per line with BIO tags", "conll"),
+        ExportFormat(
+            "spacy", (TaskType.text_ner, *TEXT_CLASSES), "spaCy DocBin (.spacy) for training", "spacy_docbin"
+        ),
+        ExportFormat("label_studio", EVERY, "Label Studio JSON tasks, to import there", "label_studio"),
     )
 }
 

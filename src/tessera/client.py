@@ -185,9 +185,10 @@ class Tessera:
 
     def labels(self, project_id: int, **options: Any) -> pd.DataFrame:
         """The project's labels as a DataFrame, one row per item (by default the items with a label that
-        counts): item_id, path, url, text (text projects), label (as the API shows it: classes, boxes,
-        polygons, mask or spans), label_source, agreement, and split / prelabel with those options. Read
-        from a JSON Lines export, so it is the same snapshot an export file would hold."""
+        counts): item_id, path, url, text (text projects) or width and height (images), label (as the API
+        shows it: classes, boxes, polygons, mask or spans), label_source, agreement, and split / prelabel
+        with those options. Read from a JSON Lines export, so it is the same snapshot an export file would
+        hold."""
         import pandas as pd
 
         export = self.wait_for_export(self.start_export(project_id, "jsonl", **options)["id"])

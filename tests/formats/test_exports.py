@@ -108,3 +108,17 @@ def test_an_export_reads_the_labels_as_they_were_when_it_started(
             other.delete(other.scalars(select(ItemLabel).order_by(ItemLabel.item_id.desc())).first())
         rest = list(records)
     assert [record.label for record in [first, *rest]] == [{"classes": ["cat"]}] * 3
+
+
+def test_item_ids_and_so_exports_follow_paths_whatever_the_listing_order(
+    client: TestClient, db: Database, settings: Settings
+) -> None:
+    names = [f"{letter}.txt" for letter in "fdbeca"]  # created out of order: listings may keep it
+    made = labeled_project(
+        client, db, settings, task_type="text_classification_multiclass", classes=["x"],
+        files={name: f"text {name}" for name in names}, labels={}, name="Ordered",
+    )  # fmt: skip
+    by_id = sorted(made.item_ids, key=made.item_ids.__getitem__)
+    assert by_id == sorted(names)
+    _, data = run_export(client, made.admin, made.project_id, "csv", {"items": "all"})
+    assert [row["path"] for row in _rows(data)] == sorted(names)

@@ -221,6 +221,7 @@ def _insert_sqlite(
     if not files and not rows:
         return 0
     files.sort()  # listings are mostly in path order already: the unique index is appended to
+    rows.sort(key=_path_and_row)  # text rows too, so ids follow paths on every file system
     marks = ", ".join("?" for _ in COLUMNS)
     statement = f"INSERT OR IGNORE INTO items ({', '.join(COLUMNS)}) VALUES ({marks})"  # noqa: S608
     with database.bulk_write() as session:  # the project and version were read by the load
@@ -239,6 +240,13 @@ def _insert_sqlite(
     return inserted
 
 
+def _path_and_row(row: Any) -> tuple[str, int]:
+    return row[PATH_COLUMN], row[ROW_COLUMN]
+
+
+PATH_COLUMN, ROW_COLUMN = COLUMNS.index("path"), COLUMNS.index("row_index")
+
+
 def _insert_postgresql(database: Database, project_id: int, rows: list[tuple[Any, ...]]) -> int:
     columns = ", ".join(COLUMNS)
     with database.write() as session:
@@ -250,7 +258,7 @@ def _insert_postgresql(database: Database, project_id: int, rows: list[tuple[Any
                     copy.write_row(row)
             cursor.execute(
                 f"INSERT INTO items ({columns}) SELECT {columns} FROM items_staging "  # noqa: S608
-                "ON CONFLICT (project_id, path, row_index) DO NOTHING"
+                'ORDER BY path COLLATE "C", row_index ON CONFLICT (project_id, path, row_index) DO NOTHING'
             )
             inserted = int(cursor.rowcount)
         add_counts(session, project_id, {ItemState.unlabeled.value: inserted})

@@ -158,6 +158,13 @@ MATRIX: dict[tuple[str, str], tuple[frozenset[str], Request]] = {
         REVIEWERS,
         lambda world, role: (f"/api/exports/{world.export_id}/download", None),
     ),
+    ("POST", "/api/projects/{project_id}/imports"): (
+        MANAGERS,
+        fixed(
+            "/api/projects/{p}/imports?format=csv&mode=prelabels",
+            Upload([("labels.csv", b"path,label\none.jpg,cat\n")]),
+        ),
+    ),
     ("GET", "/api/jobs"): (ADMIN, fixed("/api/jobs")),
     ("GET", "/api/projects/{project_id}/jobs"): (MANAGERS, fixed("/api/projects/{p}/jobs")),
     ("GET", "/api/jobs/{job_id}"): (

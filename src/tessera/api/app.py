@@ -15,6 +15,7 @@ from tessera.api.routers import (
     data,
     exports,
     health,
+    imports,
     jobs,
     labeling,
     media,
@@ -46,6 +47,7 @@ ROUTERS = (
     review.router,
     media.router,
     exports.router,
+    imports.router,
 )
 
 

@@ -71,6 +71,7 @@ class LabelEvent(Base):
 class PrelabelSource(StrEnum):
     previous = "previous"  # the item's label before the project started over, for the labeler to confirm
     model = "model"  # a model's prediction (the ML stage)
+    imported = "imported"  # a label from a file imported as prelabels (formats/importing.py)
 
 
 class Prelabel(Base):

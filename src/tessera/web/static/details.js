@@ -5,6 +5,7 @@
 import { api, signedIn } from "./api.js";
 import { startMembers } from "./details_members.js";
 import { startExports } from "./exports_panel.js";
+import { startImports } from "./imports_panel.js";
 
 const projectId = Number(document.getElementById("details").dataset.projectId);
 const $ = (id) => document.getElementById(id);
@@ -338,6 +339,7 @@ async function start() {
     startMembers({ projectId, user }),
   ]);
   startExports({ projectId }).catch(showError);
+  startImports({ projectId });
   if (data) fillSchedule(data);
   renderClasses(state.project);
   fillInstructions(state.project);

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from tessera.accounts.models import User
+from tessera.core.errors import Invalid
 from tessera.core.settings import Settings
 from tessera.db.session import Database
 from tessera.items.models import Item
@@ -392,8 +393,10 @@ def test_a_person_named_imported_keeps_the_name_and_final_imports_are_refused(
     made = labeled_project(
         client, db, settings, task_type="image_classification_multiclass", classes=["cat"], files=IMAGES, labels={},
     )  # fmt: skip
-    with db.write() as session:
-        make_user(session, "imported")
+    with db.write() as session:  # an account from before the name was reserved (create_user refuses it now)
+        session.add(User(username="imported", display_name="A person", password_hash=None))
+        with pytest.raises(Invalid, match="'imported' is reserved for the system"):
+            make_user(session, "imported")
     before = footprint(db, made.project_id)
     refused = post_import(client, made, b"path,label\na.png,cat\n", "csv")
     assert refused.status_code == 409 and "belongs to a person's account" in refused.json()["message"]

@@ -18,6 +18,7 @@ from tessera.accounts.passwords import (
     needs_rehash,
     verify_password,
 )
+from tessera.accounts.system_users import DISPLAY_NAMES
 from tessera.core import clock
 from tessera.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 from tessera.core.ids import digest, new_secret
@@ -53,6 +54,8 @@ def create_user(
     workspace_role: WorkspaceRole = WorkspaceRole.member,
 ) -> User:
     key = normalize_username(username)
+    if key in DISPLAY_NAMES:  # the system's own users (accounts/system_users.py)
+        raise Invalid(f"{key!r} is reserved for the system", field="username")
     if password is not None:
         check_password_strength(password)
     if session.scalar(select(User.id).where(User.username == key)) is not None:

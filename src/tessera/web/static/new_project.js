@@ -305,6 +305,7 @@ async function start() {
   });
   $("create").addEventListener("click", () => create());
   $("wizard").addEventListener("submit", (event) => event.preventDefault());
+  $("next").disabled = false; // ready: the task types are listed and every step is wired
 }
 
 start().catch((failure) => { $("error").textContent = failure.message; });

@@ -14,11 +14,7 @@ import csv
 import io
 import json
 import os
-import tracemalloc
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -33,10 +29,10 @@ from sqlalchemy import select
 from tessera.core.settings import Settings
 from tessera.db.session import Database
 from tessera.formats import coco
-from tessera.formats.records import ExportOptions, ExportRecord
 from tessera.labels.models import Prelabel, PrelabelSource
-from tessera.projects.models import LabelClass, TaskType
+from tessera.projects.models import LabelClass
 from tests.support.exports import LabeledProject, labeled_project, run_export
+from tests.support.streaming import ManyDetections, measure_writer
 
 GOLDEN = Path(__file__).parents[1] / "golden" / "formats" / "coco"
 UPDATE_GOLDEN = os.environ.get("TESSERA_UPDATE_GOLDEN") == "1"
@@ -309,50 +305,7 @@ def test_semantic_segmentation_exports_a_crowd_rle_per_class_pixel_for_pixel(
     assert api.imgs[ids["d.png"]]["width"] == 16 and annotations_of(api, ids["d.png"]) == []
 
 
-@dataclass
-class ManyRecords:
-    """A stand-in for ExportSource: `count` detection records made as they are read, none kept."""
-
-    count: int
-    task_type: TaskType = TaskType.object_detection
-    options: ExportOptions = field(default_factory=ExportOptions)
-    class_names: list[str] = field(default_factory=lambda: ["cat", "dog", "bird"])
-    project: Any = field(default_factory=lambda: SimpleNamespace(name="Many"))
-    snapshot_at: Any = None
-
-    def records(self) -> Iterator[ExportRecord]:
-        for index in range(self.count):
-            boxes = [
-                {"class": name, "x": index % 50 + shift, "y": 3.5 * shift, "width": 20.25, "height": 10}
-                for shift, name in enumerate(["cat", "dog", "bird", "cat", "dog"])
-            ]
-            yield ExportRecord(
-                item_id=index + 1, path=f"images/{index:06d}.jpg", row_index=0,
-                url=f"s3://bucket/images/{index:06d}.jpg", text=None, width=640, height=480, state="labeled",
-                label={"boxes": boxes}, label_source="single", agreement=None,
-            )  # fmt: skip
-
-
 def test_the_coco_writer_streams_in_flat_memory(tmp_path: Path) -> None:
-    source = ManyRecords(20_000)
-    tracemalloc.start()
-    try:
-        held = list(source.records())
-        _, holding = tracemalloc.get_traced_memory()
-        del held
-        tracemalloc.reset_peak()
-        reports: list[int] = []
-        written = coco.write(source, tmp_path, reports.append)  # type: ignore[arg-type]
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert written == 20_000 and reports == list(range(1000, 20_001, 1000))
-    assert peak < 5 * 1024 * 1024 and holding > 10 * peak, (peak, holding)
-    assert [path.name for path in tmp_path.iterdir()] == ["annotations.json"]  # the spools are gone
-    document = json.loads((tmp_path / "annotations.json").read_text(encoding="utf-8"))
-    assert len(document["images"]) == 20_000 and len(document["annotations"]) == 100_000
-    assert [ann["id"] for ann in document["annotations"][:3]] == [1, 2, 3]
-    assert document["annotations"][-1] == {
-        "id": 100_000, "image_id": 20_000, "category_id": 2, "bbox": [4 + 49, 14.0, 20.25, 10],
-        "area": 202.5, "iscrowd": 0, "segmentation": [],
-    }  # fmt: skip
+    measured = measure_writer(coco.write, ManyDetections(20_000), tmp_path)
+    assert measured.written == 20_000 and measured.reports == list(range(1000, 20_000 + 1, 1000))
+    assert measured.peak < 5 * 1024 * 1024 and measured.holding > 10 * measured.peak, measured

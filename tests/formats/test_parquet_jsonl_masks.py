@@ -15,8 +15,6 @@ import io
 import json
 import os
 import re
-import tracemalloc
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +30,11 @@ from tessera.core.settings import Settings
 from tessera.db.session import Database
 from tessera.formats import parquet
 from tessera.formats.png_masks import class_lookup, project_mask
-from tessera.formats.records import ExportOptions, ExportRecord
+from tessera.formats.records import ExportOptions
 from tessera.labels.models import Prelabel, PrelabelSource
-from tessera.projects.models import LabelClass, TaskType
+from tessera.projects.models import LabelClass
 from tests.support.exports import LabeledProject, labeled_project, run_export, unzip
+from tests.support.streaming import ManyDetections, measure_writer
 
 GOLDEN = Path(__file__).parents[1] / "golden" / "formats"
 UPDATE = os.environ.get("TESSERA_UPDATE_GOLDEN") == "1"
@@ -292,48 +291,9 @@ def test_a_mask_takes_16_bits_when_a_project_has_more_than_255_classes() -> None
         assert image.mode == "L" and np.asarray(image).tolist() == [[0, 0], [2, 0]]  # not in the project: 0
 
 
-class ManyRecords:
-    """A stand-in for ExportSource: `count` object-detection records, made one at a time."""
-
-    task_type = TaskType.object_detection
-    options = ExportOptions(validation_share=0.2)
-    class_names = ["person", "car"]
-
-    def __init__(self, count: int) -> None:
-        self.count = count
-
-    def records(self) -> Iterator[ExportRecord]:
-        for index in range(1, self.count + 1):
-            boxes = [
-                {"class": ("person", "car")[shape % 2], "x": shape, "y": 2.5, "width": 10, "height": 20}
-                for shape in range(3)
-            ]
-            yield ExportRecord(
-                item_id=index, path=f"images/{index:06d}.jpg", row_index=0,
-                url=f"s3://bucket/images/{index:06d}.jpg", text=None, width=640, height=480, state="labeled",
-                label={"boxes": boxes}, label_source="single", agreement=None,
-                split="train" if index % 5 else "validation",
-            )  # fmt: skip
-
-
 def test_the_parquet_writer_streams_row_groups_in_flat_memory(tmp_path: Path) -> None:
-    source = ManyRecords(50_000)
-    tracemalloc.start()
-    try:
-        held = list(source.records())
-        _, holding = tracemalloc.get_traced_memory()
-        del held
-        tracemalloc.reset_peak()
-        reports: list[int] = []
-        written = parquet.write(source, tmp_path, reports.append)  # type: ignore[arg-type]
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert written == 50_000 and reports == list(range(1000, 50_001, 1000))
-    assert peak < 20 * 1024 * 1024 and holding > 4 * peak, (peak, holding)
-    stored = pq.ParquetFile(tmp_path / "labels.parquet")
-    assert stored.metadata.num_rows == 50_000 and stored.metadata.num_row_groups == 5
-    last = stored.read_row_group(4).slice(9_999).to_pylist()[0]
-    assert (last["item_id"], last["split"], last["boxes"][2]) == (
-        50_000, "validation", {"class": "person", "x": 2.0, "y": 2.5, "width": 10.0, "height": 20.0},
-    )  # fmt: skip
+    measured = measure_writer(
+        parquet.write, ManyDetections(50_000, ExportOptions(validation_share=0.2)), tmp_path
+    )
+    assert measured.written == 50_000 and measured.reports == list(range(1000, 50_000 + 1, 1000))
+    assert measured.peak < 20 * 1024 * 1024 and measured.holding > 4 * measured.peak, measured

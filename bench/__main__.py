@@ -7,10 +7,11 @@ import argparse
 import json
 import sys
 
-from bench import api, ingest, queue, thumbnails, web
+from bench import api, export, ingest, queue, thumbnails, web
 
 BENCHMARKS = {
     "api": api.run,
+    "export": export.run,
     "ingest": ingest.run,
     "queue": queue.run,
     "refresh": ingest.run_refresh,

@@ -79,3 +79,10 @@ def test_the_web_benchmark_runs_without_full_resolution_requests(tmp_path: Path)
     reference = result["reference"]
     assert isinstance(reference, dict)
     assert {"floor_next_page_p50_ms", "full_resolution_page_kb"} <= set(reference)
+
+
+def test_the_export_benchmark_runs_every_format_it_is_given() -> None:
+    result = run_bench("export", "--items", "500", TESSERA_BENCH_FORMATS="csv,coco")
+    figures = result["figures"]
+    assert isinstance(figures, dict) and set(figures) == {"csv", "coco"}
+    assert all(entry["items"] == 500 and entry["file_mb"] >= 0 for entry in figures.values())

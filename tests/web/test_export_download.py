@@ -28,7 +28,7 @@ def test_an_export_is_made_and_downloaded_from_the_pages(
     )  # fmt: skip
     sign_in(page, live_server, "pets-admin")
     page.goto(f"{live_server}/projects/{made.project_id}/details")
-    page.get_by_label("Format").select_option("csv")
+    page.locator("#export-format").select_option("csv")
     page.get_by_label("Which items").select_option("all")
     page.get_by_role("button", name="Export", exact=True).click()
     link = page.locator("#exports tbody tr").first.get_by_role("link", name="Download")

@@ -46,9 +46,7 @@ def test_the_csv_export_matches_its_golden_file(
 ) -> None:
     spec = CASES[case]
     made = labeled_project(client, db, settings, name=f"Golden {case}", **spec)
-    _, data = run_export(
-        client, made.admin, made.project_id, "csv", {"items": "all"}
-    )
+    _, data = run_export(client, made.admin, made.project_id, "csv", {"items": "all"})
     text = data.decode("utf-8").replace(made.root.as_uri(), "file:///datastore")
     for name, item_id in sorted(made.item_ids.items(), key=lambda entry: -entry[1]):
         text = text.replace(f"\r\n{item_id},", f"\r\n<{name}>,")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import deque
-from collections.abc import AsyncIterator, Generator, Iterable, Iterator
+from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import anyio.from_thread
@@ -143,6 +143,14 @@ def form_files(
             raise Invalid(f"the file of form field {field!r} has no name", field="body")
         for _ in chunks:  # whatever the reader left of this part
             pass
+
+
+def refuse_declared_length(headers: Mapping[str, str], limit: int, message: str) -> None:
+    """`TooLarge` (`message`) before a byte is read when the request declares a body over `limit`;
+    `limited_body` still counts what comes, for a body that declares nothing or too little."""
+    declared = headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise TooLarge(message, limit_bytes=limit)
 
 
 def limited_body(body: Iterable[bytes], limit: int) -> Iterator[bytes]:

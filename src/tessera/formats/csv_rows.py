@@ -63,14 +63,15 @@ def _row(record: ExportRecord, task_type: TaskType, source: ExportSource) -> lis
     row: list[Any] = [record.item_id, record.path, record.url]
     if task_type.media == "text":
         row.append(record.text or "")
-    row += [label_cell(task_type, record.label), record.label_source or "", _number(record.agreement)]
+    row += [label_cell(task_type, record.label), record.label_source or "", number_cell(record.agreement)]
     if source.options.validation_share > 0:
         row.append(record.split)
     if source.options.include_prelabels:
         prelabel = json.dumps(record.prelabel, ensure_ascii=False) if record.prelabel else ""
-        row += [prelabel, _number(record.prelabel_confidence)]
+        row += [prelabel, number_cell(record.prelabel_confidence)]
     return row
 
 
-def _number(value: float | None) -> str:
+def number_cell(value: float | None) -> str:
+    """A confidence or agreement as a CSV cell: empty when unknown, else at most 6 decimals."""
     return "" if value is None else repr(round(value, 6))

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from tessera.formats.csv_rows import number_cell
 from tessera.formats.records import ExportRecord, ExportSource
 
 MASKS = "masks"
@@ -100,18 +101,14 @@ def write(source: ExportSource, folder: Path, progress: Callable[[int], None]) -
         for record in source.records():
             mask = write_mask(folder, record, record.label, lookup, MASKS)
             row: list[Any] = [record.item_id, record.path, record.url, mask or "", record.label_source or ""]
-            row.append(_number(record.agreement))
+            row.append(number_cell(record.agreement))
             if options.validation_share > 0:
                 row.append(record.split)
             if options.include_prelabels:
                 prelabel = write_mask(folder, record, record.prelabel, lookup, PRELABELS)
-                row += [prelabel or "", _number(record.prelabel_confidence)]
+                row += [prelabel or "", number_cell(record.prelabel_confidence)]
             out.writerow(row)
             written += 1
             if written % EVERY == 0:
                 progress(written)
     return written
-
-
-def _number(value: float | None) -> str:
-    return "" if value is None else repr(round(value, 6))

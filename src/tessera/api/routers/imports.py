@@ -13,11 +13,11 @@ from tessera.accounts.policies import Actor, authorize
 from tessera.accounts.policies.imports import ImportPolicy
 from tessera.accounts.service import get_user
 from tessera.api.deps import DatabaseDep, ProjectId, SettingsDep, get_actor
-from tessera.api.multipart import blocking_body, form_files, limited_body
+from tessera.api.multipart import blocking_body, form_files, limited_body, refuse_declared_length
 from tessera.api.routers.labeling import image_reader
 from tessera.api.schemas.common import ERROR_RESPONSES, ErrorBody
 from tessera.api.schemas.imports import ImportOut
-from tessera.core.errors import Invalid, TooLarge
+from tessera.core.errors import Invalid
 from tessera.formats.import_formats import get_import_format
 from tessera.formats.importing import (
     MAX_IMPORT_BYTES,
@@ -53,9 +53,9 @@ IMPORT_BODY: dict[str, Any] = {
 
 def _one_file(request: Request, limit: int) -> bytes:
     """The one file of the multipart body, whole (at most `limit` bytes, else 413)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise TooLarge(f"the file is larger than the import limit of {human_bytes(limit)}", limit_bytes=limit)
+    refuse_declared_length(
+        request.headers, limit, f"the file is larger than the import limit of {human_bytes(limit)}"
+    )
     raw = blocking_body(request.stream())
     try:
         files = form_files(limited_body(raw, limit), request.headers.get("content-type"))

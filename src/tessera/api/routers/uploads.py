@@ -10,10 +10,9 @@ from fastapi import APIRouter, BackgroundTasks, FastAPI, Query, Request
 from tessera.accounts.policies import authorize
 from tessera.accounts.policies.data import DatasetPolicy
 from tessera.api.deps import ActorDep, DatabaseDep, DatasetId, SessionDep, SettingsDep, get_actor
-from tessera.api.multipart import blocking_body, form_files, limited_body
+from tessera.api.multipart import blocking_body, form_files, limited_body, refuse_declared_length
 from tessera.api.schemas.common import ERROR_RESPONSES, ErrorBody
 from tessera.api.schemas.ingest import DatasetOut, StoredFileOut, UploadDatasetCreate, UploadOut
-from tessera.core.errors import TooLarge
 from tessera.ingest.service import get_dataset
 from tessera.ingest.uploads import (
     UploadPart,
@@ -73,14 +72,6 @@ def _upload_limiter(app: FastAPI) -> anyio.CapacityLimiter:
     return limiter
 
 
-def _refuse_long_body(request: Request, limit: int) -> None:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise TooLarge(
-            f"the upload is larger than the limit of {human_bytes(limit)} per request", limit_bytes=limit
-        )
-
-
 @router.post(
     "/datasets/{dataset_id}/files",
     response_model=UploadOut,
@@ -110,7 +101,9 @@ async def upload_files_route(
             target = open_upload_target(session, settings=settings, dataset=get_dataset(session, dataset_id))
             project_ids = list_dataset_projects(session, dataset_id)
         limit = settings.upload_request_limit()
-        _refuse_long_body(request, limit)
+        refuse_declared_length(
+            request.headers, limit, f"the upload is larger than the limit of {human_bytes(limit)} per request"
+        )
         raw = blocking_body(request.stream())
         try:
             files = form_files(limited_body(raw, limit), request.headers.get("content-type"))

@@ -50,11 +50,10 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from tessera.formats.records import ExportRecord, ExportSource
+from tessera.formats.records import ExportRecord, ExportSource, Tally
 from tessera.projects.models import TaskType
 
 FILE_NAME = "annotations.json"
-EVERY = 1000  # records between progress reports
 
 Annotation = dict[str, Any]
 Size = tuple[int, int]  # (width, height)
@@ -74,7 +73,7 @@ class JsonArray:
 
 def write(source: ExportSource, folder: Path, progress: Callable[[int], None]) -> int:
     categories = {name: index for index, name in enumerate(source.class_names, start=1)}
-    written = 0
+    tally = Tally(progress)
     with (
         (folder / FILE_NAME).open("w", encoding="utf-8") as out,
         tempfile.TemporaryFile("w+", encoding="utf-8", dir=folder) as annotation_spool,
@@ -88,16 +87,14 @@ def write(source: ExportSource, folder: Path, progress: Callable[[int], None]) -
         arrays = (JsonArray(out), JsonArray(annotation_spool), JsonArray(prelabel_spool))
         for record in source.records():
             _add_record(source, record, categories, *arrays)
-            written += 1
-            if written % EVERY == 0:
-                progress(written)
+            tally.add()
         out.write('\n],\n"annotations":[')
         _append(annotation_spool, out)
         if source.options.include_prelabels:
             out.write('\n],\n"tessera_prelabels":[')
             _append(prelabel_spool, out)
         out.write("\n]}\n")
-    return written
+    return tally.count
 
 
 def _add_record(

@@ -31,11 +31,10 @@ from itertools import pairwise
 from pathlib import Path
 from typing import IO, Any
 
-from tessera.formats.records import ExportSource
+from tessera.formats.records import ExportSource, Tally
 
 FILE_NAME = "labels.conll"
 SPLIT_FILES = {"train": "train.conll", "validation": "validation.conll"}
-EVERY = 1000  # documents between progress reports
 MODIFIERS = "\\U0001F3FB-\\U0001F3FF"  # emoji skin-tone modifiers (category Sk)
 JOINERS = "\\u200c\\u200d"  # zero-width non-joiner, zero-width joiner
 
@@ -110,7 +109,7 @@ def bio_lines(text: str, spans: Sequence[Span]) -> Iterator[str]:
 def write(source: ExportSource, folder: Path, progress: Callable[[int], None]) -> int:
     split = source.options.validation_share > 0
     names = SPLIT_FILES if split else {"": FILE_NAME}
-    written = 0
+    tally = Tally(progress)
     with ExitStack() as files:
         handles: dict[str, IO[str]] = {
             key: files.enter_context((folder / name).open("w", encoding="utf-8", newline="\n"))
@@ -125,7 +124,5 @@ def write(source: ExportSource, folder: Path, progress: Callable[[int], None]) -
                 continue  # only whitespace: an empty document would read as a document break
             handle.writelines(lines)
             handle.write("\n")
-            written += 1
-            if written % EVERY == 0:
-                progress(written)
-    return written
+            tally.add()
+    return tally.count

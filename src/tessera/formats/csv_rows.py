@@ -12,11 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tessera.formats.records import ExportRecord, ExportSource
+from tessera.formats.records import ExportRecord, ExportSource, Tally
 from tessera.projects.models import TaskType
 
 FILE_NAME = "labels.csv"
-EVERY = 1000  # records between progress reports
 
 
 def label_column(task_type: TaskType) -> str:
@@ -47,16 +46,14 @@ def write(source: ExportSource, folder: Path, progress: Callable[[int], None]) -
         header.append("split")
     if options.include_prelabels:
         header += ["prelabel", "prelabel_confidence"]
-    written = 0
+    tally = Tally(progress)
     with (folder / FILE_NAME).open("w", newline="", encoding="utf-8") as handle:
         out = csv.writer(handle)
         out.writerow(header)
         for record in source.records():
             out.writerow(_row(record, task_type, source))
-            written += 1
-            if written % EVERY == 0:
-                progress(written)
-    return written
+            tally.add()
+    return tally.count
 
 
 def _row(record: ExportRecord, task_type: TaskType, source: ExportSource) -> list[Any]:

@@ -20,21 +20,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tessera.formats.records import ExportRecord, ExportSource
+from tessera.formats.records import ExportRecord, ExportSource, Tally
 
 FILE_NAME = "labels.jsonl"
-EVERY = 1000  # records between progress reports
 
 
 def write(source: ExportSource, folder: Path, progress: Callable[[int], None]) -> int:
-    written = 0
+    tally = Tally(progress)
     with (folder / FILE_NAME).open("w", encoding="utf-8", newline="\n") as handle:
         for record in source.records():
             handle.write(json.dumps(line(record, source), ensure_ascii=False, allow_nan=False) + "\n")
-            written += 1
-            if written % EVERY == 0:
-                progress(written)
-    return written
+            tally.add()
+    return tally.count
 
 
 def line(record: ExportRecord, source: ExportSource) -> dict[str, Any]:

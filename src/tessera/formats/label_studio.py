@@ -38,12 +38,11 @@ import numpy.typing as npt
 from PIL import Image
 
 from tessera.core.errors import Invalid
-from tessera.formats.records import ExportRecord, ExportSource
+from tessera.formats.records import ExportRecord, ExportSource, Tally
 from tessera.projects.models import TaskType
 
 TASKS_FILE = "tasks.json"
 CONFIG_FILE = "label_config.xml"
-EVERY = 1000  # records between progress reports
 FROM_NAME = "label"
 PRELABEL_MODEL = "tessera-prelabel"
 
@@ -86,17 +85,15 @@ def label_config(task_type: TaskType, class_names: list[str]) -> str:
 def write(source: ExportSource, folder: Path, progress: Callable[[int], None]) -> int:
     task_type = source.task_type
     (folder / CONFIG_FILE).write_text(label_config(task_type, source.class_names), encoding="utf-8")
-    written = 0
+    tally = Tally(progress)
     with (folder / TASKS_FILE).open("w", encoding="utf-8") as handle:
         handle.write("[")
         for record in source.records():
-            handle.write(",\n" if written else "\n")
+            handle.write(",\n" if tally.count else "\n")
             handle.write(json.dumps(_task(record, source), ensure_ascii=False, separators=(",", ":")))
-            written += 1
-            if written % EVERY == 0:
-                progress(written)
+            tally.add()
         handle.write("\n]\n")
-    return written
+    return tally.count
 
 
 class SizeUnknown(Invalid):

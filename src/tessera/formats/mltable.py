@@ -35,12 +35,11 @@ from typing import Any
 from urllib.parse import unquote
 
 from tessera.formats.png_masks import MASKS, PRELABELS, class_lookup, write_classes, write_mask
-from tessera.formats.records import ExportRecord, ExportSource
+from tessera.formats.records import ExportRecord, ExportSource, Tally
 from tessera.projects.models import TaskType
 
 TABLE_FILE = "MLTable"
 DATA_FILE = "labeled.jsonl"
-EVERY = 1000  # records between progress reports
 STREAMABLE = ("file://", "https://")  # the URL schemes mltable's stream_info opens
 HUMAN = 1.0  # the confidence of a person's label
 
@@ -63,17 +62,15 @@ def write(source: ExportSource, folder: Path, progress: Callable[[int], None]) -
     lookup = class_lookup(source.class_names)
     if task_type == TaskType.semantic_segmentation:
         write_classes(folder, source.class_names)
-    streams, written = task_type.media == "image", 0
+    streams, tally = task_type.media == "image", Tally(progress)
     with (folder / DATA_FILE).open("w", encoding="utf-8", newline="\n") as handle:
         for record in source.records():
             value = _line(record, source, folder, lookup)
             streams = streams and str(value["image_url"]).startswith(STREAMABLE)
             handle.write(json.dumps(value, ensure_ascii=False, allow_nan=False) + "\n")
-            written += 1
-            if written % EVERY == 0:
-                progress(written)
+            tally.add()
     (folder / TABLE_FILE).write_text(READ_JSON_LINES + (STREAM_IMAGES if streams else ""), encoding="utf-8")
-    return written
+    return tally.count
 
 
 def image_url(url: str) -> str:

@@ -31,13 +31,12 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from tessera.formats.png_masks import class_lookup, project_mask
-from tessera.formats.records import ExportRecord, ExportSource
+from tessera.formats.records import ExportRecord, ExportSource, Tally
 from tessera.projects.models import TaskType
 
 FILE_NAME = "labels.parquet"
 ROW_GROUP = 10_000  # items per row group
 MAX_GROUP_BYTES = 64 * 1024 * 1024  # of mask PNGs held before a row group is written early
-EVERY = 1000  # records between progress reports
 
 LABEL_COLUMNS: dict[TaskType, tuple[str, Any]] = {
     TaskType.image_classification_multiclass: ("label", pa.string()),
@@ -86,21 +85,20 @@ def write(source: ExportSource, folder: Path, progress: Callable[[int], None]) -
     layout = schema(source)
     lookup = class_lookup(source.class_names)
     columns: dict[str, list[Any]] = {name: [] for name in layout.names}
-    held = written = 0
+    held = 0
+    tally = Tally(progress)
     with pq.ParquetWriter(folder / FILE_NAME, layout) as out:
         for record in source.records():
             for name, value in _row(record, source, lookup).items():
                 columns[name].append(value)
                 held += len(value) if isinstance(value, bytes) else 0
-            written += 1
             if len(columns["item_id"]) >= ROW_GROUP or held >= MAX_GROUP_BYTES:
                 _flush(out, layout, columns)
                 held = 0
-            if written % EVERY == 0:
-                progress(written)
+            tally.add()
         if columns["item_id"]:
             _flush(out, layout, columns)
-    return written
+    return tally.count
 
 
 def _flush(out: Any, layout: Any, columns: dict[str, list[Any]]) -> None:

@@ -27,13 +27,12 @@ import numpy as np
 from PIL import Image
 
 from tessera.formats.csv_rows import number_cell
-from tessera.formats.records import ExportRecord, ExportSource
+from tessera.formats.records import ExportRecord, ExportSource, Tally
 
 MASKS = "masks"
 PRELABELS = "prelabels"
 CLASSES_FILE = "classes.csv"
 INDEX_FILE = "index.csv"
-EVERY = 1000  # records between progress reports
 EIGHT_BIT_CLASSES = 255
 
 
@@ -94,7 +93,7 @@ def write(source: ExportSource, folder: Path, progress: Callable[[int], None]) -
         header.append("split")
     if options.include_prelabels:
         header += ["prelabel", "prelabel_confidence"]
-    written = 0
+    tally = Tally(progress)
     with (folder / INDEX_FILE).open("w", newline="", encoding="utf-8") as handle:
         out = csv.writer(handle)
         out.writerow(header)
@@ -108,7 +107,5 @@ def write(source: ExportSource, folder: Path, progress: Callable[[int], None]) -
                 prelabel = write_mask(folder, record, record.prelabel, lookup, PRELABELS)
                 row += [prelabel or "", number_cell(record.prelabel_confidence)]
             out.writerow(row)
-            written += 1
-            if written % EVERY == 0:
-                progress(written)
-    return written
+            tally.add()
+    return tally.count

@@ -28,6 +28,7 @@ from tessera.review.models import ItemLabel, LabelSource
 from tessera.storage.urls import file_url
 
 PAGE = 1000
+PROGRESS_EVERY = 1000  # records (or documents) a writer writes between two progress reports
 WHICH = ("final", "all")
 
 
@@ -202,6 +203,19 @@ class ExportSource:
             return None
         digest = hashlib.sha256(f"{self.options.seed}:{item_id}".encode()).digest()
         return "validation" if int.from_bytes(digest[:8], "big") / 2**64 < share else "train"
+
+
+class Tally:
+    """What a writer has written so far, reported to the job's `progress` every PROGRESS_EVERY."""
+
+    def __init__(self, progress: Callable[[int], None]) -> None:
+        self.count = 0
+        self._progress = progress
+
+    def add(self) -> None:
+        self.count += 1
+        if self.count % PROGRESS_EVERY == 0:
+            self._progress(self.count)
 
 
 def start_snapshot(session: Session) -> None:

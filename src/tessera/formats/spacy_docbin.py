@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from tessera.core.errors import Invalid
 from tessera.formats.conll import Span, cut_tokens, spans_of
-from tessera.formats.records import ExportRecord, ExportSource
+from tessera.formats.records import ExportRecord, ExportSource, Tally
 from tessera.projects.models import TaskType
 
 if TYPE_CHECKING:
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from spacy.tokens import Doc, DocBin
 
 DOCS_PER_FILE = 10_000
-EVERY = 1000  # records between progress reports
 LANGUAGE = "xx"  # spaCy's multi-language blank pipeline: its tokenizer only
 
 
@@ -86,18 +85,16 @@ def write(source: ExportSource, folder: Path, progress: Callable[[int], None]) -
     split = source.options.validation_share > 0
     wanted = [folder / "train", folder / "validation"] if split else [folder]
     parts = _Parts(folder)
-    written = 0
+    tally = Tally(progress)
     entities = source.task_type == TaskType.text_ner
     for record in source.records():
         if record.label is None and not entities:
             continue
         doc = _doc(nlp, record, source)
         parts.add(doc, folder / (record.split or "train") if split else folder)
-        written += 1
-        if written % EVERY == 0:
-            progress(written)
+        tally.add()
     parts.close(wanted)
-    return written
+    return tally.count
 
 
 def _doc(nlp: Language, record: ExportRecord, source: ExportSource) -> Doc:

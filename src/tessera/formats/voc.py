@@ -38,10 +38,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any, TextIO
 
 from tessera.core.errors import Invalid
-from tessera.formats.records import ExportRecord, ExportSource
+from tessera.formats.records import ExportRecord, ExportSource, Tally
 from tessera.storage.paths import clean_path
 
-EVERY = 1000  # records between progress reports
 SPLIT_FILES = {"train": "train.txt", "validation": "val.txt"}
 
 
@@ -78,7 +77,7 @@ def open_split_files(stack: ExitStack, folder: Path, enabled: bool) -> dict[str,
 def write(source: ExportSource, folder: Path, progress: Callable[[int], None]) -> int:
     known = set(source.class_names)
     write_lines(folder / "labels.txt", source.class_names)
-    written = 0
+    tally = Tally(progress)
     with ExitStack() as stack:
         splits = open_split_files(stack, folder / "ImageSets" / "Main", source.options.validation_share > 0)
         unlabeled = None
@@ -95,10 +94,8 @@ def write(source: ExportSource, folder: Path, progress: Callable[[int], None]) -
                 target.write_text(ET.tostring(element, encoding="unicode") + "\n", encoding="utf-8")
                 if record.split in splits:
                     splits[record.split].write(f"{PurePosixPath(record.path).with_suffix('')}\n")
-            written += 1
-            if written % EVERY == 0:
-                progress(written)
-    return written
+            tally.add()
+    return tally.count
 
 
 def annotation_element(record: ExportRecord, known: set[str]) -> ET.Element:

@@ -29,10 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from tessera.core.errors import Invalid
-from tessera.formats.records import ExportRecord, ExportSource
+from tessera.formats.records import ExportRecord, ExportSource, Tally
 from tessera.formats.voc import open_split_files, sidecar_path, write_lines
-
-EVERY = 1000  # records between progress reports
 
 
 def write(source: ExportSource, folder: Path, progress: Callable[[int], None]) -> int:
@@ -40,7 +38,7 @@ def write(source: ExportSource, folder: Path, progress: Callable[[int], None]) -
     split = source.options.validation_share > 0
     write_lines(folder / "classes.txt", source.class_names)
     (folder / "data.yaml").write_text(data_yaml(source.class_names, split=split), encoding="utf-8")
-    written = 0
+    tally = Tally(progress)
     with ExitStack() as stack:
         images = stack.enter_context((folder / "images.txt").open("w", encoding="utf-8"))
         splits = open_split_files(stack, folder, split)
@@ -57,10 +55,8 @@ def write(source: ExportSource, folder: Path, progress: Callable[[int], None]) -
                 images.write(f"{record.url}\n")
                 if record.split in splits:
                     splits[record.split].write(f"./images/{record.path}\n")
-            written += 1
-            if written % EVERY == 0:
-                progress(written)
-    return written
+            tally.add()
+    return tally.count
 
 
 def data_yaml(class_names: list[str], *, split: bool) -> str:

@@ -74,15 +74,19 @@ def open_split_files(stack: ExitStack, folder: Path, enabled: bool) -> dict[str,
     }
 
 
+def open_unlabeled_list(stack: ExitStack, folder: Path, enabled: bool) -> TextIO | None:
+    """`unlabeled.txt` (items=all): the items without a label, which get no label file — an empty one
+    would say "background"."""
+    return stack.enter_context((folder / "unlabeled.txt").open("w", encoding="utf-8")) if enabled else None
+
+
 def write(source: ExportSource, folder: Path, progress: Callable[[int], None]) -> int:
     known = set(source.class_names)
     write_lines(folder / "labels.txt", source.class_names)
     tally = Tally(progress)
     with ExitStack() as stack:
         splits = open_split_files(stack, folder / "ImageSets" / "Main", source.options.validation_share > 0)
-        unlabeled = None
-        if source.options.items == "all":
-            unlabeled = stack.enter_context((folder / "unlabeled.txt").open("w", encoding="utf-8"))
+        unlabeled = open_unlabeled_list(stack, folder, source.options.items == "all")
         for record in source.records():
             if record.label is None:
                 if unlabeled is not None:

@@ -30,7 +30,7 @@ from typing import Any
 
 from tessera.core.errors import Invalid
 from tessera.formats.records import ExportRecord, ExportSource, Tally
-from tessera.formats.voc import open_split_files, sidecar_path, write_lines
+from tessera.formats.voc import open_split_files, open_unlabeled_list, sidecar_path, write_lines
 
 
 def write(source: ExportSource, folder: Path, progress: Callable[[int], None]) -> int:
@@ -42,9 +42,7 @@ def write(source: ExportSource, folder: Path, progress: Callable[[int], None]) -
     with ExitStack() as stack:
         images = stack.enter_context((folder / "images.txt").open("w", encoding="utf-8"))
         splits = open_split_files(stack, folder, split)
-        unlabeled = None
-        if source.options.items == "all":
-            unlabeled = stack.enter_context((folder / "unlabeled.txt").open("w", encoding="utf-8"))
+        unlabeled = open_unlabeled_list(stack, folder, source.options.items == "all")
         for record in source.records():
             if record.label is None:
                 if unlabeled is not None:

@@ -20,6 +20,7 @@ from tessera.api.routers import (
     labeling,
     media,
     members,
+    ml,
     projects,
     review,
     tokens,
@@ -48,6 +49,7 @@ ROUTERS = (
     media.router,
     exports.router,
     imports.router,
+    ml.router,
 )
 
 

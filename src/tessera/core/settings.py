@@ -98,6 +98,23 @@ class Settings(BaseSettings):
     )
     page_size_max: int = Field(500, ge=1, description="Largest page an API list returns.")
     log_level: str = Field("info", description="Log level: debug, info, warning or error.")
+    ml_device: str = Field(
+        "auto",
+        pattern="^(auto|cpu|cuda)$",
+        description=(
+            "Where ML assist runs its backbones: `auto` (a GPU when `onnxruntime-gpu` and one are present, "
+            "else the CPU), `cpu`, or `cuda` (an error when ONNX Runtime has no CUDA)."
+        ),
+    )
+    ml_threads: int = Field(
+        0,
+        ge=0,
+        description=(
+            "Threads ONNX Runtime may use for one backbone (0: its default, every core). Set it below the "
+            "core count on a machine that also serves labelers, so featurization leaves them a core."
+        ),
+    )
+    ml_batch_size: int = Field(32, ge=1, le=1024, description="Items a backbone embeds at once.")
     secret_key: SecretStr | None = Field(
         None,
         description=(

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tessera.core.clock import now
@@ -87,4 +87,5 @@ class Prelabel(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     source: Mapped[PrelabelSource] = mapped_column(str_enum(PrelabelSource))
     confidence: Mapped[float | None] = mapped_column(Float)
+    model_version: Mapped[int | None] = mapped_column(Integer)  # the model that predicted it (source model)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)

@@ -91,3 +91,19 @@ class ItemLabelClass(Base):
     item_id: Mapped[int] = mapped_column(
         BIG_ID, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
     )
+
+
+class LabelIssue(Base):
+    """A labeled item whose label that counts disagrees with a confident out-of-fold prediction (confident
+    learning, found by ML assist's training): the review filter "possible label errors"."""
+
+    __tablename__ = "label_issues"
+
+    item_id: Mapped[int] = mapped_column(
+        BIG_ID, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    model_version: Mapped[int] = mapped_column(Integer)
+    suggested_class_ids: Mapped[list[int]] = mapped_column(JSON)  # what the model would say
+    score: Mapped[float] = mapped_column(Float)  # the label's quality (0: surely wrong .. 1: surely right)
+    found_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)

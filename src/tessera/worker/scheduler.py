@@ -1,7 +1,8 @@
 """The scheduler: a thread in `tessera serve` and `tessera worker` that wakes every few seconds to fail
 jobs whose heartbeat stopped, hand waiting jobs to the runner again, start the refreshes that are due,
-and give back the items of labeling tasks whose lease ran out. Every step is a guarded UPDATE
-(refreshes under a lease), so any number of processes may run it."""
+give back the items of labeling tasks whose lease ran out, and start ML assist's featurization and
+training when due (ml/triggers.py). Every step is a guarded UPDATE (refreshes under a lease) or a job
+created in one transaction, so any number of processes may run it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from tessera.core.settings import Settings
 from tessera.db.session import Database
 from tessera.ingest.service import start_due_refreshes
 from tessera.jobs.service import fail_stale_jobs, resubmit_waiting_jobs
+from tessera.ml.triggers import start_due_ml_jobs
 from tessera.queue.service import expire_leases
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,8 @@ def run_scheduler_once(database: Database, settings: Settings) -> dict[str, list
         refreshing = start_due_refreshes(session, max_items=settings.max_items_per_project)
     with database.write() as session:
         expired = expire_leases(session)
+    with database.write() as session:
+        ml_jobs = start_due_ml_jobs(session)
     if failed:
         log.warning("marked %d jobs failed whose heartbeat stopped: %s", len(failed), failed)
     return {
@@ -35,6 +39,7 @@ def run_scheduler_once(database: Database, settings: Settings) -> dict[str, list
         "resubmitted": resubmitted,
         "refreshing": refreshing,
         "expired_tasks": expired,
+        "ml_jobs": ml_jobs,
     }
 
 

@@ -19,6 +19,8 @@ STAGE_MODULES: tuple[str, ...] = (
     "tessera.review.models",
     "tessera.formats.models",
     "tessera.formats.jobs",
+    "tessera.ml.models",
+    "tessera.ml.jobs",
 )
 
 

@@ -1,0 +1,143 @@
+"""The heads trained on a project's labels over frozen backbone embeddings: softmax logistic regression for
+one class per item, one-vs-rest logistic regression for several; classes weighted by inverse frequency so
+a rare class is not drowned. Out-of-fold predictions (stratified k-fold) give held-out probabilities of
+every labeled item, for the threshold and for finding label errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FOLDS = 5
+REGULARIZATION = 1.0  # scikit-learn's C on L2-normalized embeddings
+
+
+def normalize(vectors: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.asarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+@dataclass
+class Head:
+    """A linear head: probabilities = softmax (multi-class) or sigmoid (multi-label) of X·Wᵀ + b over the
+    normalized embedding; `classes` are the project's class ids in column order."""
+
+    classes: list[int]
+    weights: np.ndarray[Any, Any]
+    bias: np.ndarray[Any, Any]
+    multilabel: bool
+
+    def probabilities(self, vectors: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        scores = normalize(vectors) @ self.weights.T + self.bias
+        if self.multilabel:
+            return np.asarray(1.0 / (1.0 + np.exp(-scores)))
+        scores = scores - scores.max(axis=1, keepdims=True)
+        exp = np.exp(scores)
+        return np.asarray(exp / exp.sum(axis=1, keepdims=True))
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.partial")
+        with partial.open("wb") as file:
+            np.savez(
+                file,
+                classes=np.array(self.classes),
+                weights=self.weights,
+                bias=self.bias,
+                multilabel=np.array(self.multilabel),
+            )
+        partial.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> Head:
+        with np.load(path) as data:
+            return cls(
+                classes=[int(c) for c in data["classes"]],
+                weights=data["weights"],
+                bias=data["bias"],
+                multilabel=bool(data["multilabel"]),
+            )
+
+
+def _fit_one(vectors: np.ndarray[Any, Any], targets: np.ndarray[Any, Any], seed: int) -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=REGULARIZATION, class_weight="balanced", max_iter=1000, random_state=seed)
+    return model.fit(vectors, targets)
+
+
+def train_head(
+    vectors: np.ndarray[Any, Any],
+    labels: np.ndarray[Any, Any],
+    classes: list[int],
+    *,
+    multilabel: bool,
+    seed: int = 0,
+) -> Head:
+    """Fit on all labeled items. Multi-class `labels` are column indices (N); multi-label ones a 0/1
+    matrix (N×C). A multi-label class every item has, or none has, gets a constant head."""
+    x = normalize(vectors)
+    if not multilabel:
+        model = _fit_one(x, labels, seed)
+        weights = np.zeros((len(classes), x.shape[1]), dtype=np.float32)
+        bias = np.full(len(classes), -1e4, dtype=np.float32)  # a class never seen is never predicted
+        seen = [int(c) for c in model.classes_]
+        if len(seen) == 2:  # scikit-learn keeps one row for two classes: the second's score against the first
+            weights[seen[1]], bias[seen[1]] = model.coef_[0], model.intercept_[0]
+            weights[seen[0]], bias[seen[0]] = 0.0, 0.0
+        else:
+            weights[seen], bias[seen] = model.coef_, model.intercept_
+        return Head(classes, weights, bias, multilabel=False)
+    weights = np.zeros((len(classes), x.shape[1]), dtype=np.float32)
+    bias = np.zeros(len(classes), dtype=np.float32)
+    for column in range(len(classes)):
+        targets = labels[:, column]
+        positives = int(targets.sum())
+        if positives in (0, len(targets)):
+            bias[column] = 1e4 if positives else -1e4
+            continue
+        model = _fit_one(x, targets, seed)
+        weights[column], bias[column] = model.coef_[0], model.intercept_[0]
+    return Head(classes, weights, bias, multilabel=True)
+
+
+def out_of_fold(
+    vectors: np.ndarray[Any, Any],
+    labels: np.ndarray[Any, Any],
+    classes: list[int],
+    *,
+    multilabel: bool,
+    seed: int = 0,
+) -> np.ndarray[Any, Any]:
+    """Each labeled item's probabilities from a head that did not see it (stratified folds by the item's
+    class, or its first class for multi-label; as many folds as the rarest class allows, 2 to 5)."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    strata = labels if not multilabel else np.argmax(labels, axis=1)
+    smallest = min(count for count in np.bincount(strata) if count > 0) if len(strata) else 0
+    folds = max(2, min(FOLDS, smallest))
+    splitter: Any = (
+        StratifiedKFold(folds, shuffle=True, random_state=seed)
+        if smallest >= 2
+        else KFold(folds, shuffle=True, random_state=seed)
+    )
+    result = np.zeros((len(vectors), len(classes)), dtype=np.float64)
+    for train, test in splitter.split(vectors, strata):
+        head = train_head(vectors[train], labels[train], classes, multilabel=multilabel, seed=seed)
+        result[test] = head.probabilities(vectors[test])
+    return result
+
+
+def predictions(
+    probabilities: np.ndarray[Any, Any], *, multilabel: bool
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """(predicted, confidence) per row. Multi-class: the likeliest column and its probability. Multi-label:
+    the 0/1 row of columns ≥ 0.5, and the confidence that the whole set is right — the least sure of its
+    per-class decisions, min over classes of max(p, 1 − p)."""
+    if not multilabel:
+        return probabilities.argmax(axis=1), probabilities.max(axis=1)
+    chosen = (probabilities >= 0.5).astype(np.int8)
+    return chosen, np.maximum(probabilities, 1.0 - probabilities).min(axis=1)

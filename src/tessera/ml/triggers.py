@@ -1,0 +1,85 @@
+"""When ML assist works by itself: the scheduler asks each pass, for every running project with ML assist
+on, whether items wait to be embedded (then `ml.featurize`) or a training is due (then `ml.train`): the
+first once the class-balanced minimum of labels exists, then every `retrain_every` new labels, or at once
+when asked for. One ML job per project at a time; everything read here is counters, never labels."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tessera.core.errors import Conflict
+from tessera.items.counts import read_counts
+from tessera.jobs.models import Job
+from tessera.jobs.service import create_job
+from tessera.ml.models import MlSettings
+from tessera.ml.service import (
+    FEATURIZE_JOB,
+    ML_TASK_TYPES,
+    TRAIN_JOB,
+    active_ml_job,
+    class_balance_met,
+    ml_settings,
+    supports_ml,
+)
+from tessera.projects.models import Project, ProjectStatus
+
+LIVE_STATES = ("unlabeled", "labeled", "needs_review", "skipped")
+
+
+def due_job(session: Session, project: Project, row: MlSettings) -> str | None:
+    """The ML job the project needs now, if any."""
+    if not row.enabled or not supports_ml(project) or project.status != ProjectStatus.running:
+        return None
+    counts = read_counts(session, project.id)
+    items = sum(int(counts.get(state, 0)) for state in LIVE_STATES)
+    if items > row.featurized_items:
+        return FEATURIZE_JOB
+    labeled = int(counts.get("labeled", 0))
+    if row.training_requested:
+        return TRAIN_JOB
+    if row.trained_at_labels is None:
+        if labeled >= row.first_training_labels and class_balance_met(
+            session, project.id, row.min_labels_per_class
+        ):
+            return TRAIN_JOB
+        return None
+    return TRAIN_JOB if labeled >= row.trained_at_labels + row.retrain_every else None
+
+
+def start_due_ml_jobs(session: Session) -> list[int]:
+    """Create the due ML job of each project that has none running; their ids."""
+    started: list[int] = []
+    projects = session.execute(
+        select(Project, MlSettings)
+        .outerjoin(MlSettings, MlSettings.project_id == Project.id)
+        .where(
+            Project.deleted_at.is_(None),
+            Project.status == ProjectStatus.running,
+            Project.task_type.in_(ML_TASK_TYPES),
+        )
+    ).all()
+    for project, found in projects:
+        row = found if found is not None else ml_settings(session, project)  # a new project: the defaults
+        if not row.enabled:
+            continue
+        if active_ml_job(session, project.id) is not None:
+            continue
+        kind = due_job(session, project, row)
+        if kind is not None:
+            started.append(create_job(session, kind=kind, project_id=project.id).id)
+    return started
+
+
+def request_training(session: Session, project: Project, user_id: int | None) -> Job:
+    """Train now (on demand): featurize first when items wait for embeddings; 409 while an ML job runs."""
+    row = ml_settings(session, project)
+    if not supports_ml(project):
+        raise Conflict(f"ML assist covers image and text classification, not {project.task_type.value}")
+    running = active_ml_job(session, project.id)
+    if running is not None:
+        raise Conflict(
+            f"an ML job is already {running.status.value} (job {running.id})", details={"job_id": running.id}
+        )
+    row.training_requested = True
+    return create_job(session, kind=TRAIN_JOB, project_id=project.id, created_by_id=user_id)

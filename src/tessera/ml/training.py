@@ -236,10 +236,13 @@ def train_round(
     """Train and validate on `data`: (the head on every label, validation figures, label issues)."""
     if len(data.item_ids) < 4:
         raise Invalid("too few labeled items with embeddings to train (at least 4 are needed)")
-    oof = out_of_fold(data.vectors, data.targets, data.classes, multilabel=multilabel, seed=seed)
+    oof, strength = out_of_fold(data.vectors, data.targets, data.classes, multilabel=multilabel, seed=seed)
     figures = validate(data, oof, target, multilabel)
     issues = find_label_issues(data, oof, multilabel)
-    head = train_head(data.vectors, data.targets, data.classes, multilabel=multilabel, seed=seed)
+    figures["metrics"]["regularization_c"] = strength
+    head = train_head(
+        data.vectors, data.targets, data.classes, multilabel=multilabel, seed=seed, strength=strength
+    )
     return head, figures, issues
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tessera.core.errors import Conflict
+from tessera.core.errors import Conflict, Invalid
 from tessera.items.counts import read_counts
 from tessera.jobs.models import Job
 from tessera.jobs.service import create_job
@@ -22,6 +22,7 @@ from tessera.ml.service import (
     ml_settings,
     supports_ml,
 )
+from tessera.ml.training import MIN_PER_CLASS
 from tessera.projects.models import Project, ProjectStatus
 
 LIVE_STATES = ("unlabeled", "labeled", "needs_review", "skipped")
@@ -76,6 +77,15 @@ def request_training(session: Session, project: Project, user_id: int | None) ->
     row = ml_settings(session, project)
     if not supports_ml(project):
         raise Conflict(f"ML assist covers image and text classification, not {project.task_type.value}")
+    if len(project.label_classes) < 2:
+        raise Invalid(
+            "the project has one class: a model needs at least two to tell apart", field="label_classes"
+        )
+    if not class_balance_met(session, project.id, MIN_PER_CLASS):
+        raise Conflict(
+            f"no training: a model needs at least {MIN_PER_CLASS} labels in each of two classes, and "
+            "the labels so far are all in one class (or there are none)"
+        )
     running = active_ml_job(session, project.id)
     if running is not None:
         raise Conflict(

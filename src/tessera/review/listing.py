@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from tessera.items.models import Item, ItemState
 from tessera.labels.models import Annotation, AnnotationStatus
-from tessera.review.models import ItemLabel, ItemLabelClass
+from tessera.review.models import ItemLabel, ItemLabelClass, LabelIssue
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class ReviewFilter:
     since: datetime | None = None  # label decided (or last changed) at or after
     until: datetime | None = None
     prelabel: str | None = None  # accepted, corrected: items offered a pre-filled label, by what became of it
+    possible_label_error: bool = False  # items ML assist's last training found likely mislabeled
 
 
 def list_review_items(
@@ -52,6 +53,9 @@ def list_review_items(
             ItemLabel.project_id == project_id, ItemLabel.prelabel_outcome == wanted.prelabel
         )
         query = query.where(Item.id.in_(kept))
+    if wanted.possible_label_error:
+        flagged = select(LabelIssue.item_id).where(LabelIssue.project_id == project_id)
+        query = query.where(Item.id.in_(flagged))
     if wanted.since is not None or wanted.until is not None:
         decided = select(ItemLabel.item_id).where(ItemLabel.project_id == project_id)
         if wanted.since is not None:

@@ -25,9 +25,21 @@ from tessera.review.agreement_report import agreement_report
 from tessera.review.dashboard import read_dashboard
 from tessera.review.decisions import accept_skip, reject_item, set_item_label
 from tessera.review.listing import ReviewFilter, item_annotations, list_review_items
-from tessera.review.models import ItemLabel
+from tessera.review.models import ItemLabel, LabelIssue
 
 router = APIRouter(prefix="/api", tags=["review"], responses=ERROR_RESPONSES)
+
+
+def suggestion(session: Session, item_id: int, names: dict[int, str]) -> dict[str, Any] | None:
+    """What ML assist would label the item, when it found the label likely wrong."""
+    issue = session.get(LabelIssue, item_id)
+    if issue is None:
+        return None
+    return {
+        "suggested": [names.get(class_id) for class_id in issue.suggested_class_ids],
+        "label_quality": round(issue.score, 4),
+        "model_version": issue.model_version,
+    }
 
 
 def review_item_out(
@@ -41,6 +53,7 @@ def review_item_out(
         label=render_label(label.payload, names) if label else None,
         label_source=label.source.value if label else None, agreement=label.agreement if label else None,
         prelabel_outcome=label.prelabel_outcome if label else None,
+        possible_label_error=suggestion(session, item.id, names),
         annotations=given,
     )  # fmt: skip
 
@@ -68,6 +81,10 @@ def list_review_items_route(
         Literal["accepted", "corrected"] | None,
         Query(description="Items offered a pre-filled label whose label kept it, or changed it"),
     ] = None,
+    possible_label_error: Annotated[
+        bool,
+        Query(description="Only items ML assist found likely mislabeled (confident learning, docs/ml.md)"),
+    ] = False,
 ) -> Response:
     project = get_project(session, project_id)
     authorize(actor, LabelingPolicy.review(project.id))
@@ -81,6 +98,7 @@ def list_review_items_route(
         since=since,
         prelabel=prelabel,
         until=until,
+        possible_label_error=possible_label_error,
     )
     rows = list_review_items(session, project.id, wanted, after_id=page.position, limit=page.limit)
     names = class_names(project)

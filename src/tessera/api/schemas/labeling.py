@@ -138,6 +138,11 @@ class ReviewItemOut(BaseModel):
     prelabel_outcome: str | None = Field(
         None, description="accepted or corrected, for items offered a pre-filled label."
     )
+    possible_label_error: dict[str, Any] | None = Field(
+        None,
+        description="When ML assist found the label likely wrong: the classes it suggests and the label's "
+        "quality score (0 surely wrong, 1 surely right).",
+    )
     annotations: list[AnnotationOut] = Field(
         default_factory=list, description="Each labeler's label, side by side."
     )

@@ -98,6 +98,6 @@ def test_a_text_project_gets_prelabeled_tasks_from_a_real_model(
     assert len(first) == inferred["reordered"] == inferred["predicted"] - inferred["prelabeled"]
 
     similar = client.get(f"/api/items/{made.item_ids['t001.txt']}/similar?k=5", headers=made.admin).json()
-    assert len(similar) == 5 and [row["path"] for row in similar][0] != "t001.txt"
+    assert len(similar) == 5 and "t001.txt" not in [row["path"] for row in similar]
     same_topic = sum(truth[row["path"]] == truth["t001.txt"] for row in similar)
     assert same_topic >= 4, similar

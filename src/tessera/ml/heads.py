@@ -79,7 +79,8 @@ def train_head(
     strength: float = 1.0,
 ) -> Head:
     """Fit on all labeled items (`strength`: scikit-learn's C, the inverse of the L2 penalty).
-    Multi-class `labels` are column indices (N); multi-label ones a 0/1 matrix (N×C). A multi-label class every item has, or none has, gets a constant head."""
+    Multi-class `labels` are column indices (N); multi-label ones a 0/1 matrix (N×C).
+    A multi-label class every item has, or none has, gets a constant head."""
     x = normalize(vectors)
     if not multilabel:
         model = _fit_one(x, labels, seed, strength)

@@ -7,12 +7,13 @@ import argparse
 import json
 import sys
 
-from bench import api, export, ingest, queue, thumbnails, web
+from bench import api, export, ingest, ml_sim, queue, thumbnails, web
 
 BENCHMARKS = {
     "api": api.run,
     "export": export.run,
     "ingest": ingest.run,
+    "ml-sim": ml_sim.run,
     "queue": queue.run,
     "refresh": ingest.run_refresh,
     "thumbnails": thumbnails.run,

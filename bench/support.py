@@ -59,11 +59,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(database_url: str, data_dir: Path) -> Iterator[tuple[str, psutil.Process]]:
-    """`tessera serve` as a real process; yields its base URL and process."""
+def server(
+    database_url: str, data_dir: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[str, psutil.Process]]:
+    """`tessera serve` as a real process (with `extra_env` settings); yields its base URL and process."""
     port = free_port()
     env = {
         **os.environ,
+        **(extra_env or {}),
         "TESSERA_DATABASE_URL": database_url,
         "TESSERA_DATA_DIR": str(data_dir),
         "TESSERA_PORT": str(port),

@@ -61,10 +61,9 @@ def fashion_mnist(folder: Path, items: int, test_items: int = 1000) -> LabeledDa
         name = f"img{index:06d}.png"
         (folder / name).write_bytes(_png(images[index]))
         truth[name] = FASHION_CLASSES[int(labels[index])]
-    return LabeledData(
-        "fashion-mnist", "image", FASHION_CLASSES, truth,
-        [_png(test_images[i]) for i in range(test_items)], [FASHION_CLASSES[int(c)] for c in test_labels[:test_items]],
-    )  # fmt: skip
+    tests = [_png(test_images[i]) for i in range(test_items)]
+    test_classes = [FASHION_CLASSES[int(c)] for c in test_labels[:test_items]]
+    return LabeledData("fashion-mnist", "image", FASHION_CLASSES, truth, tests, test_classes)
 
 
 def bbc_news(folder: Path, items: int | None, test_share: float = 0.2) -> LabeledData:

@@ -175,7 +175,7 @@ def run(*, items: int | None, database: str | None) -> dict[str, Any]:
             "target_precision": target,
             "labeler": "answers from the ground truth",
             "actions": "keys: one per typed label, one Enter per page",
-        },  # fmt: skip
+        },
         "figures": {
             "labels_before_first_prelabels": main["labels_before_first_prelabels"],
             "prelabel_precision": main["prelabel_precision"],

@@ -51,14 +51,14 @@ def crew(scratch: Path, database: str | None, env: dict[str, str]) -> Iterator[C
         labeler_id = labeler.id
     db.dispose()
     data_dir = scratch / "data"
-    with server(url, data_dir, env) as (base, _process):
-        with (
-            httpx.Client(base_url=base, headers={"Authorization": f"Bearer {admin_token}"}, timeout=120) as a,
-            httpx.Client(
-                base_url=base, headers={"Authorization": f"Bearer {labeler_token}"}, timeout=120
-            ) as b,
-        ):
-            yield Crew(base, a, b, labeler_id, url, data_dir)
+    admin_headers = {"Authorization": f"Bearer {admin_token}"}
+    labeler_headers = {"Authorization": f"Bearer {labeler_token}"}
+    with (
+        server(url, data_dir, env) as (base, _process),
+        httpx.Client(base_url=base, headers=admin_headers, timeout=120) as a,
+        httpx.Client(base_url=base, headers=labeler_headers, timeout=120) as b,
+    ):
+        yield Crew(base, a, b, labeler_id, url, data_dir)
 
 
 def wait_job(admin: httpx.Client, job_id: int, timeout: float = 3600) -> dict[str, Any]:

@@ -7,11 +7,12 @@ import argparse
 import json
 import sys
 
-from bench import api, export, ingest, ml_sim, queue, thumbnails, web
+from bench import api, export, featurize, ingest, ml_sim, queue, thumbnails, web
 
 BENCHMARKS = {
     "api": api.run,
     "export": export.run,
+    "featurize": featurize.run,
     "ingest": ingest.run,
     "ml-sim": ml_sim.run,
     "queue": queue.run,

@@ -7,6 +7,7 @@ as the media routes mark it."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ class FeaturizeReport:
     embedded: int = 0
     skipped: dict[int, str] = field(default_factory=dict)
     already: int = 0
+    seconds: float = 0.0  # reading, decoding and embedding, from the first item to the last file written
 
     def as_dict(self) -> dict[str, Any]:
         reasons = list(self.skipped.items())[:20]
@@ -42,6 +44,10 @@ class FeaturizeReport:
             "embedded": self.embedded,
             "skipped": len(self.skipped),
             "already_embedded": self.already,
+            "seconds": round(self.seconds, 3),
+            "items_per_s": round((self.embedded + len(self.skipped)) / self.seconds, 2)
+            if self.seconds
+            else None,
             "skipped_examples": [{"item_id": item, "reason": reason} for item, reason in reasons],
         }
 
@@ -90,6 +96,7 @@ def featurize_project(
     wanted, already = items_to_embed(database, project, store, only)
     report = FeaturizeReport(already=already)
     total = len(wanted)
+    started = time.perf_counter()
     pending_ids: list[int] = []
     pending_vectors: list[np.ndarray[Any, Any]] = []
     batches = _image_batches if project.media == "image" else _text_batches
@@ -107,6 +114,7 @@ def featurize_project(
     if pending_ids:
         store.add(np.array(pending_ids), np.concatenate(pending_vectors))
     store.add_skipped(report.skipped)
+    report.seconds = time.perf_counter() - started
     return report
 
 

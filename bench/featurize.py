@@ -101,7 +101,7 @@ def run(*, items: int | None, database: str | None) -> dict[str, Any]:
             "threads": threads or "all cores",
             "batch": batch,
             "cores": os.cpu_count(),
-        },  # fmt: skip
+        },
         "figures": {
             "images_per_s": images_per_s,
             "share_of_raw": round(images_per_s / raw, 3),

@@ -24,7 +24,7 @@ from bench.ml_support import Crew, crew, make_project, ok, wait_job
 from bench.support import percentile
 from tessera.ml.backbones import MobileNetV2
 
-BASELINE_S = 8.0
+BASELINE_S = float(os.environ.get("TESSERA_BENCH_BASELINE_S", "8"))
 
 
 def raw_backbone(models_dir: Path, threads: int, images: int, batch: int) -> float:

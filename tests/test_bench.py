@@ -86,3 +86,15 @@ def test_the_export_benchmark_runs_every_format_it_is_given() -> None:
     figures = result["figures"]
     assert isinstance(figures, dict) and set(figures) == {"csv", "coco"}
     assert all(entry["items"] == 500 and entry["file_mb"] >= 0 for entry in figures.values())
+
+
+def test_the_ml_benchmarks_run() -> None:
+    simulated = run_bench(
+        "ml-sim", "--items", "40", TESSERA_BENCH_DATASET="bbc-news", TESSERA_BENCH_TEST_ITEMS="20"
+    )
+    figures = simulated["figures"]
+    assert isinstance(figures, dict) and set(figures["runs"]) == {"active_learning", "no_active_learning"}
+    assert figures["target_precision"] == 0.95 and figures["actions_saved_share"] is not None
+    featurized = run_bench("featurize", "--items", "40", TESSERA_BENCH_BASELINE_S="1")
+    assert featurized["figures"]["embedded"] == 40  # type: ignore[index]
+    assert featurized["reference"]["raw_backbone_images_per_s"] > 0  # type: ignore[index]

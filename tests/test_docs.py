@@ -67,3 +67,16 @@ def test_every_export_format_is_documented_with_its_task_types() -> None:
     for name in EXPORT_FORMATS:
         assert f"\n### {name}\n" in text, f"docs/formats.md has no `### {name}` section"
         assert f"`{name}`" in text, f"docs/formats.md's table does not name `{name}`"
+
+
+def test_every_job_kind_is_documented() -> None:
+    from tessera.jobs.registry import registered_kinds
+    from tessera.worker.stages import load_stages
+
+    load_stages()
+    documented = (ROOT / "docs" / "jobs.md").read_text(encoding="utf-8")
+    shipped = [
+        kind for kind in registered_kinds() if not kind.startswith("test.")
+    ]  # tests/support/sample_jobs
+    missing = [kind for kind in shipped if f"| `{kind}` |" not in documented]
+    assert not missing, f"job kinds missing from docs/jobs.md's table: {missing}"

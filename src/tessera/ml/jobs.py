@@ -21,7 +21,7 @@ from tessera.ml.featurize import featurize_project, project_backbone, store_for
 from tessera.ml.heads import Head
 from tessera.ml.inference import open_candidates, run_inference, write_clusters
 from tessera.ml.models import MlSettings, ModelStatus, ModelVersion
-from tessera.ml.service import FEATURIZE_JOB, INFER_JOB, TRAIN_JOB, labeled_count, ml_settings
+from tessera.ml.service import FEATURIZE_JOB, INFER_JOB, TRAIN_JOB, labeled_count, live_items, ml_settings
 from tessera.ml.training import (
     finish_version,
     head_path,
@@ -51,6 +51,8 @@ def _project(context: JobContext) -> tuple[Project, MlSettings]:
 @job_function(FEATURIZE_JOB)
 def run_featurize(context: JobContext) -> dict[str, Any]:
     project, row = _project(context)
+    with context.database.read() as session:  # what the scheduler compares featurized_items with
+        counted = live_items(session, project.id)
     context.progress(0, None, f"embedding the items of project {project.id}")
     report = featurize_project(
         context.database,
@@ -60,7 +62,9 @@ def run_featurize(context: JobContext) -> dict[str, Any]:
     )
     result: dict[str, Any] = report.as_dict()
     with context.database.write() as session:
-        session.get_one(MlSettings, project.id).featurized_items = report.already + report.embedded
+        # Every item counted when this run started was embedded or skipped with its reason (or is missing):
+        # the scheduler starts the next featurization only when the project has more items than that.
+        session.get_one(MlSettings, project.id).featurized_items = counted
     if row.clustering and project.task_type in (
         TaskType.image_classification_multiclass,
         TaskType.image_classification_multilabel,

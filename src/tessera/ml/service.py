@@ -109,6 +109,15 @@ def labeled_count(session: Session, project_id: int) -> int:
     return int(read_counts(session, project_id).get("labeled", 0))
 
 
+LIVE_STATES = ("unlabeled", "labeled", "needs_review", "skipped")
+
+
+def live_items(session: Session, project_id: int, counts: dict[str, int] | None = None) -> int:
+    """The project's items not removed, from its counters."""
+    counts = counts if counts is not None else read_counts(session, project_id)
+    return sum(int(counts.get(state, 0)) for state in LIVE_STATES)
+
+
 def class_balance_met(session: Session, project_id: int, per_class: int) -> bool:
     """At least two classes hold `per_class` labels that count each (the class-balanced minimum)."""
     full = session.scalar(

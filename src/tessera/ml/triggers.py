@@ -19,13 +19,12 @@ from tessera.ml.service import (
     TRAIN_JOB,
     active_ml_job,
     class_balance_met,
+    live_items,
     ml_settings,
     supports_ml,
 )
 from tessera.ml.training import MIN_PER_CLASS
 from tessera.projects.models import Project, ProjectStatus
-
-LIVE_STATES = ("unlabeled", "labeled", "needs_review", "skipped")
 
 
 def due_job(session: Session, project: Project, row: MlSettings) -> str | None:
@@ -33,8 +32,7 @@ def due_job(session: Session, project: Project, row: MlSettings) -> str | None:
     if not row.enabled or not supports_ml(project) or project.status != ProjectStatus.running:
         return None
     counts = read_counts(session, project.id)
-    items = sum(int(counts.get(state, 0)) for state in LIVE_STATES)
-    if items > row.featurized_items:
+    if live_items(session, project.id, counts) > row.featurized_items:
         return FEATURIZE_JOB
     labeled = int(counts.get("labeled", 0))
     if row.training_requested:

@@ -150,6 +150,15 @@ def active_ml_job(session: Session, project_id: int) -> Job | None:
     )
 
 
+def latest_ml_job(session: Session, project_id: int) -> Job | None:
+    return session.scalar(
+        select(Job)
+        .where(Job.project_id == project_id, Job.kind.in_(ML_JOBS))
+        .order_by(Job.id.desc())
+        .limit(1)
+    )
+
+
 def latest_model(session: Session, project_id: int, *, ready: bool = False) -> ModelVersion | None:
     query = select(ModelVersion).where(ModelVersion.project_id == project_id)
     if ready:
@@ -227,6 +236,12 @@ def ml_status(session: Session, project: Project) -> dict[str, Any]:
         )
     else:
         why = latest.message
+    last = latest_ml_job(session, project.id)
+    failure = None
+    if last is not None and last.status == JobStatus.failed:
+        reason = (last.message or "").removeprefix("failed: ")
+        failure = {"job_id": last.id, "kind": last.kind, "error": reason}
+        why = f"the last ML job ({last.kind}) failed: {reason}; the scheduler tries again after 10 minutes"
     return {
         "supported": supports_ml(project),
         "settings": {name: getattr(row, name) for name in EDITABLE},
@@ -239,6 +254,7 @@ def ml_status(session: Session, project: Project) -> dict[str, Any]:
         "active_job": {"id": job.id, "kind": job.kind, "status": job.status.value, "message": job.message}
         if job
         else None,
+        "last_failure": failure,
         "prelabels_waiting": int(waiting_prelabels or 0),
         "possible_label_errors": int(issues or 0),
         "realized_precision": realized_precision(session, project.id),

@@ -5,12 +5,15 @@ when asked for. One ML job per project at a time; everything read here is counte
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tessera.core import clock
 from tessera.core.errors import Conflict, Invalid
 from tessera.items.counts import read_counts
-from tessera.jobs.models import Job
+from tessera.jobs.models import Job, JobStatus
 from tessera.jobs.service import create_job
 from tessera.ml.models import MlSettings
 from tessera.ml.service import (
@@ -19,6 +22,7 @@ from tessera.ml.service import (
     TRAIN_JOB,
     active_ml_job,
     class_balance_met,
+    latest_ml_job,
     live_items,
     ml_settings,
     supports_ml,
@@ -46,6 +50,18 @@ def due_job(session: Session, project: Project, row: MlSettings) -> str | None:
     return TRAIN_JOB if labeled >= row.trained_at_labels + row.retrain_every else None
 
 
+RETRY_AFTER = timedelta(minutes=10)
+
+
+def failed_lately(session: Session, project_id: int) -> bool:
+    """The project's last ML job failed less than `RETRY_AFTER` ago (a backbone that cannot load, say):
+    the scheduler waits before trying again rather than failing a job at every pass."""
+    last = latest_ml_job(session, project_id)
+    if last is None or last.status != JobStatus.failed:
+        return False
+    return (last.finished_at or last.created_at) > clock.now() - RETRY_AFTER
+
+
 def start_due_ml_jobs(session: Session) -> list[int]:
     """Create the due ML job of each project that has none running; their ids."""
     started: list[int] = []
@@ -62,7 +78,7 @@ def start_due_ml_jobs(session: Session) -> list[int]:
         row = found if found is not None else ml_settings(session, project)  # a new project: the defaults
         if not row.enabled:
             continue
-        if active_ml_job(session, project.id) is not None:
+        if active_ml_job(session, project.id) is not None or failed_lately(session, project.id):
             continue
         kind = due_job(session, project, row)
         if kind is not None:

@@ -60,6 +60,9 @@ class MlStatusOut(BaseModel):
     summary: str = Field(description="What ML assist is doing, or why it is not pre-labeling.")
     latest_model: ModelOut | None
     active_job: dict[str, Any] | None
+    last_failure: dict[str, Any] | None = Field(
+        None, description="The last ML job, when it failed: its id, kind and error (a missing package, say)."
+    )
     prelabels_waiting: int
     possible_label_errors: int
     realized_precision: dict[str, Any] = Field(

@@ -1,11 +1,13 @@
 // A project's details and settings, for its managers: name and status, its data with the refresh
 // schedule, "Refresh now" and the dataset versions, label classes, instructions (Markdown with the
-// server's preview, or a URL) and labeling settings; members are in details_members.js. Each form says
-// "Saved" or the server's message next to its button; the server applies a change whole or not at all.
+// server's preview, or a URL) and labeling settings; members, export, import and ML assist are in their
+// own modules. Each form says "Saved" or the server's message next to its button; the server applies a
+// change whole or not at all.
 import { api, signedIn } from "./api.js";
 import { startMembers } from "./details_members.js";
 import { startExports } from "./exports_panel.js";
 import { startImports } from "./imports_panel.js";
+import { startMlSettings } from "./ml_settings.js";
 
 const projectId = Number(document.getElementById("details").dataset.projectId);
 const $ = (id) => document.getElementById(id);
@@ -340,6 +342,7 @@ async function start() {
   ]);
   startExports({ projectId }).catch(showError);
   startImports({ projectId });
+  startMlSettings({ projectId, taskType: state.project.task_type }).catch(showError);
   if (data) fillSchedule(data);
   renderClasses(state.project);
   fillInstructions(state.project);

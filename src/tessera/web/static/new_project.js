@@ -1,6 +1,7 @@
 // The create-project wizard: name and task type, data (upload files with a progress bar, files in a
 // datastore chosen with globs, an existing dataset, or later), label classes, instructions (Markdown with
-// a preview, or a URL), labeling settings with consensus, then a review step. Create makes the project
+// a preview, or a URL), labeling settings with consensus and ML assist on or off (classification), then
+// a review step. Create makes the project
 // through the same API as the SDK and follows its data initialization live. Each step is checked before
 // the next; a failure after the project exists says what was done and where to finish.
 import { api, ApiError, signedIn, upload } from "./api.js";
@@ -16,6 +17,7 @@ const TITLES = {
   text_classification_multilabel: "Text classification, several classes",
   text_ner: "Named entities in text",
 };
+const ML_TASKS = /^(image|text)_classification_/; // the task types ML assist covers (on by default)
 const BATCH_BYTES = 32 * 1024 * 1024; // one upload request carries at most this much, or BATCH_FILES files
 const BATCH_FILES = 100;
 const FOLLOW_MS = 400;
@@ -34,6 +36,7 @@ const taskType = () => state.taskTypes.find((entry) => entry.task_type === chose
 const media = () => (taskType() ? taskType().media : "image");
 const classes = () => $("label-classes").value.split("\n").map((line) => line.trim()).filter(Boolean);
 const files = () => [...$("files").files];
+const mlOffered = () => Boolean(taskType()) && ML_TASKS.test(taskType().task_type);
 
 function showStep(index) {
   state.step = index;
@@ -115,6 +118,7 @@ function summarize() {
     ["Instructions", instructions],
     ["Page", `${settings.page_size} item${settings.page_size === 1 ? "" : "s"} at once`],
     ["Consensus", $("consensus").checked ? `${settings.min_labelers}–${settings.max_labelers} labelers, agreement ≥ ${settings.agreement_threshold}` : "one labeler per item"],
+    ["ML assist", !mlOffered() ? "not for this task type" : $("ml-assist").checked ? "on" : "off"],
   ];
   $("summary").replaceChildren(...rows.flatMap(([term, value]) => [element("dt", term), element("dd", value)]));
 }
@@ -131,6 +135,8 @@ function chooseTaskType() {
   }));
   $("files").accept = media() === "image" ? "image/*" : ".txt,.csv,.jsonl,text/plain,text/csv";
   document.querySelector("[data-media='text']").hidden = media() !== "text";
+  $("ml-choice").hidden = !mlOffered();
+  $("ml-not-offered").hidden = mlOffered();
   const datasets = state.datasets.filter((dataset) => dataset.media === media());
   $("dataset").replaceChildren(...datasets.map((dataset) => {
     const option = element("option", `${dataset.name} (${dataset.patterns.join(", ")})`);
@@ -240,6 +246,9 @@ async function create() {
   try {
     project = await api("POST", "/api/projects", body);
     say("Project created; saving its settings…");
+    if (mlOffered() && !$("ml-assist").checked) { // before any data: nothing gets embedded
+      await api("PATCH", `/api/projects/${project.id}/ml/settings`, { enabled: false });
+    }
     await api("PUT", `/api/projects/${project.id}/labeling-settings`, labelingSettings());
     const datasetId = await datasetFor(name);
     if (datasetId === null) {

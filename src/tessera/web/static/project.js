@@ -1,6 +1,7 @@
 // A project's dashboard for its managers: status with a Running / Paused toggle, and the dashboard's
-// numbers as inline SVG bar charts, refreshed every few seconds.
+// numbers as inline SVG bar charts, refreshed every few seconds, with the ML-assist panel (ml_panel.js).
 import { api, signedIn } from "./api.js";
+import { refreshMlPanel } from "./ml_panel.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const REFRESH_MS = 5000;
@@ -94,7 +95,7 @@ async function refresh() {
   $("queue-chart").replaceChildren(barChart(Object.entries(board.queue_by_kind.items).map(([kind, count]) => [kind, count])));
   $("dashboard").hidden = false;
   $("updated").textContent = new Date().toLocaleTimeString();
-  await watchExports();
+  await Promise.all([watchExports(), refreshMlPanel(projectId)]);
 }
 
 async function start() {

@@ -1,4 +1,5 @@
-// Reviewing a project's items: filter by state, class and labeler; reject labels (the item goes back to
+// Reviewing a project's items: filter by state, class and labeler, and (classification) the items ML
+// assist found likely mislabeled, each with what the model suggests; reject labels (the item goes back to
 // the queue), send a skipped item back or take it out of the project, or set the label that counts.
 // Every decision carries the item's version: if it changed meanwhile, the page says what it is now.
 // Region and span projects set the label that counts in the labeling tool's editor (review_editor.js).
@@ -8,6 +9,7 @@ import { ReviewEditor } from "./review_editor.js";
 
 const projectId = Number(document.getElementById("review").dataset.projectId);
 const $ = (id) => document.getElementById(id);
+const ML_TASKS = /^(image|text)_classification_/; // the task types ML assist covers
 const state = { project: null, multi: false, Editor: null, cursor: null, users: new Map() };
 
 function element(tag, text, className) {
@@ -108,6 +110,15 @@ async function showLabels(card, item) {
 
 const showCardError = (card) => (failure) => { card.querySelector(".card-message").textContent = failure.message; };
 
+// ML assist found the label likely wrong: what its model would say instead.
+function suggestion(found) {
+  const line = element("p", undefined, "ml-suggestion");
+  const names = found.suggested.map((name) => name ?? "(removed class)");
+  line.append(element("strong", "Possible label error"), ` — model suggests: ${names.length ? names.join(", ") : "no class"}`);
+  line.append(element("span", ` (label quality ${found.label_quality.toFixed(2)}, model v${found.model_version})`, "muted"));
+  return line;
+}
+
 function itemCard(item, note = "") {
   const card = element("article", undefined, "card review-card");
   card.dataset.itemId = item.id;
@@ -124,6 +135,7 @@ function itemCard(item, note = "") {
   facts.append(element("strong", item.path), element("span", item.state.replace("_", " "), `state state-${item.state}`));
   if (item.label_source) facts.append(element("span", `${item.label_source}${item.agreement != null ? `, agreement ${Math.round(item.agreement * 100)}%` : ""}`, "muted"));
   card.append(facts, chips(item.label));
+  if (item.possible_label_error) card.append(suggestion(item.possible_label_error));
   const actions = element("div", undefined, "toolbar");
   if (item.state === "skipped") {
     actions.append(button("Back to the queue", () => decide(card, item, "reject")));
@@ -145,7 +157,7 @@ function itemCard(item, note = "") {
 function query() {
   const form = new FormData($("filters"));
   const parts = ["limit=50"];
-  for (const name of ["state", "class_id", "labeler_id", "prelabel"]) if (form.get(name)) parts.push(`${name}=${encodeURIComponent(form.get(name))}`);
+  for (const name of ["state", "class_id", "labeler_id", "prelabel", "possible_label_error"]) if (form.get(name)) parts.push(`${name}=${encodeURIComponent(form.get(name))}`);
   for (const name of ["since", "until"]) { // local time in the form, with its zone on the wire
     if (form.get(name)) parts.push(`${name}=${encodeURIComponent(new Date(form.get(name)).toISOString())}`);
   }
@@ -187,6 +199,11 @@ async function start() {
     const option = element("option", entry.username);
     option.value = entry.user_id;
     labelers.append(option);
+  }
+  $("ml-filter").hidden = !ML_TASKS.test(project.task_type);
+  const linked = new URLSearchParams(window.location.search); // the dashboard links to the flagged items
+  if (!$("ml-filter").hidden && linked.get("possible_label_error") === "true") {
+    document.querySelector("input[name=possible_label_error]").checked = true;
   }
   $("filters").addEventListener("change", (event) => {
     if (event.target.name !== "view") return;

@@ -1,8 +1,9 @@
 // The dashboard's ML-assist panel: what ML assist is doing (or why there are no prelabels), the next
 // training, the latest model and its threshold, how the labelers received its prelabels against the
 // target, what waits, the possible label errors (linked to the review page, filtered), the running ML job
-// and the recent ones. project.js calls refreshMlPanel on each of its refreshes; the panel stays hidden
-// for task types ML assist does not cover. The jobs list is for managers: for reviewers it is left out.
+// (or the last one, when it failed) and the recent ones. project.js calls refreshMlPanel on each of its
+// refreshes; the panel stays hidden for task types ML assist does not cover. The jobs list is for
+// managers: for reviewers it is left out.
 import { api } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
@@ -90,7 +91,7 @@ function jobRow(job) {
   const duration = running ? (job.started_at ? `${seconds(job.started_at)} so far` : "waiting") : seconds(job.started_at, job.finished_at);
   row.append(
     element("td", `#${job.id} ${job.kind}`), element("td", job.status, `state job-${job.status}`),
-    element("td", duration), element("td", job.error || job.message || "", "muted"),
+    element("td", duration), element("td", job.message || "", "muted"), // error: the traceback, too long
   );
   return row;
 }
@@ -127,7 +128,10 @@ function show(status, projectId) {
   fill("ml-waiting", [status.prelabels_waiting ? `${plural(status.prelabels_waiting, "item")} waiting for a labeler to confirm` : "none"]);
   fill("ml-errors", errorsLine(status, projectId));
   const job = status.active_job;
-  fill("ml-job", job ? [`#${job.id} ${job.kind} (${job.status})`, job.message] : ["nothing"]);
+  const failed = status.last_failure;
+  if (job) fill("ml-job", [`#${job.id} ${job.kind} (${job.status})`, job.message]);
+  else if (failed) fill("ml-job", [`the last one, #${failed.job_id} ${failed.kind}, failed`, failed.error], true);
+  else fill("ml-job", ["nothing"]);
   $("ml-embedded").textContent = `${count(status.featurized_items)} items embedded, ${count(status.labeled)} labeled.`;
 }
 

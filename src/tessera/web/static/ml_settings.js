@@ -125,7 +125,7 @@ async function follow(job, line) {
     job = await api("GET", `/api/jobs/${job.id}`);
   }
   if (job.status !== "succeeded") {
-    say(line, `Training job ${job.id} ${job.status}: ${job.error || job.message || "no reason given"}`, false);
+    say(line, `Training job ${job.id} ${job.status}: ${job.message || job.error || "no reason given"}`, false);
     return;
   }
   let status = await api("GET", mlPath());

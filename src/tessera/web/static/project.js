@@ -107,6 +107,8 @@ async function start() {
       await api("POST", `/api/projects/${projectId}/${action}`);
       notify(action === "pause" ? "Project paused: labelers cannot take or submit work." : "Project running again.");
       await refresh();
+    } catch (failure) { // said on the page, never left as an unhandled rejection
+      $("error").textContent = failure.message;
     } finally {
       $("toggle").disabled = false;
     }

@@ -238,7 +238,7 @@ def ml_status(session: Session, project: Project) -> dict[str, Any]:
         why = latest.message
     last = latest_ml_job(session, project.id)
     failure = None
-    if last is not None and last.status == JobStatus.failed:
+    if last is not None and last.status == JobStatus.failed and row.enabled and supports_ml(project):
         reason = (last.message or "").removeprefix("failed: ")
         failure = {"job_id": last.id, "kind": last.kind, "error": reason}
         why = f"the last ML job ({last.kind}) failed: {reason}; the scheduler tries again after 10 minutes"

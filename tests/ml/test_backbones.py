@@ -144,12 +144,6 @@ def test_a_file_that_is_no_legacy_torch_file_is_refused(tmp_path: Path, data: by
         load_legacy_state_dict(path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: torch_weights.load_legacy_state_dict neither checks a storage's byte count nor wraps "
-    "the later pickle loads, so a truncated file loads with garbage (as_strided past the buffer) or "
-    "raises a bare struct.error / UnpicklingError; a PNG raises a bare ValueError from persistent_load",
-)
 @pytest.mark.parametrize("cut", ["png", "last-storage", "mid-file"])
 def test_a_damaged_weights_file_is_refused(tmp_path: Path, cut: str) -> None:
     whole = _weights_file().read_bytes()

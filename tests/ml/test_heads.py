@@ -204,13 +204,6 @@ def test_a_single_group_is_cut_along_its_main_direction() -> None:
     assert page_clusters(np.zeros((0, 8)), page_size=4).shape == (0,)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="bug: heads.out_of_fold falls back to unstratified KFold when any class has a single label, so "
-    "a training fold can hold one class only and LogisticRegression raises 'needs samples of at least 2 "
-    "classes' (the training job fails for some model versions: the seed is the version number)",
-)
 def test_a_class_labeled_once_does_not_break_the_out_of_fold_predictions() -> None:
     vectors, blob, _ = _blobs([2, 2, 1], seed=12)  # trainable: two classes have two labels each
     for seed in range(10):

@@ -99,11 +99,6 @@ def test_featurizing_comes_first_then_training_waits_for_balanced_labels(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: service.next_training_in ignores the class balance that triggers.due_job requires, so "
-    "the dashboard says the first training is due now (0) while the scheduler starts none",
-)
 def test_the_next_training_is_not_due_now_while_the_classes_are_unbalanced(
     client: TestClient, db: Database
 ) -> None:
@@ -273,11 +268,6 @@ def test_a_task_type_without_ml_assist_says_so(client: TestClient, db: Database)
     assert _due(db, team.project_id) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the featurize route (api/routers/ml.py featurize_now) does not check supports_ml as "
-    "request_training does, so it queues an embedding job for a task type ML assist does not cover",
-)
 def test_featurizing_a_task_type_without_ml_assist_is_refused(client: TestClient, db: Database) -> None:
     team = make_team(db, items=3, task_type=TaskType.object_detection)
     response = client.post(f"/api/projects/{team.project_id}/ml/featurize", headers=team.manager)

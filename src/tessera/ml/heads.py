@@ -5,6 +5,7 @@ every labeled item, for the threshold and for finding label errors."""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,9 @@ class Head:
     def probabilities(self, vectors: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         scores = normalize(vectors) @ self.weights.T + self.bias
         if self.multilabel:
-            return np.asarray(1.0 / (1.0 + np.exp(-scores)))
+            from scipy.special import expit
+
+            return np.asarray(expit(scores))
         scores = scores - scores.max(axis=1, keepdims=True)
         exp = np.exp(scores)
         return np.asarray(exp / exp.sum(axis=1, keepdims=True))
@@ -120,14 +123,15 @@ def out_of_fold(
     from sklearn.model_selection import KFold, StratifiedKFold
 
     strata = labels if not multilabel else np.argmax(labels, axis=1)
-    smallest = min(count for count in np.bincount(strata) if count > 0) if len(strata) else 0
-    folds = max(2, min(FOLDS, smallest))
-    splitter: Any = (
-        StratifiedKFold(folds, shuffle=True, random_state=seed)
-        if smallest >= 2
-        else KFold(folds, shuffle=True, random_state=seed)
-    )
-    splits = list(splitter.split(vectors, strata))
+    counts = np.bincount(strata)
+    learnable = [int(count) for count in counts if count >= 2]
+    folds = max(2, min(FOLDS, min(learnable, default=2)))
+    # Stratified even when a class has a single label (scikit-learn warns and puts it in one fold): every
+    # training fold then keeps at least two classes, which plain k-fold did not promise.
+    splitter: Any = StratifiedKFold(folds, shuffle=True, random_state=seed) if learnable else KFold(folds)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+        splits = list(splitter.split(vectors, strata))
     best: tuple[float, np.ndarray[Any, Any], float] | None = None
     for strength in REGULARIZATIONS:
         result = np.zeros((len(vectors), len(classes)), dtype=np.float64)

@@ -134,7 +134,10 @@ def next_training_in(session: Session, project: Project, row: MlSettings) -> int
         return None
     labeled = labeled_count(session, project.id)
     if row.trained_at_labels is None:
-        return max(0, row.first_training_labels - labeled)
+        waiting = max(0, row.first_training_labels - labeled)
+        if waiting == 0 and not class_balance_met(session, project.id, row.min_labels_per_class):
+            return None  # enough labels, but not in two classes: no count of labels says when
+        return waiting
     return max(0, row.trained_at_labels + row.retrain_every - labeled)
 
 

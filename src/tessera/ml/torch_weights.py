@@ -48,6 +48,9 @@ class _TensorRef:
         if data is None:
             raise WeightsError("a tensor points at a storage the file does not hold")
         itemsize = data.dtype.itemsize
+        reach = self.offset + sum((n - 1) * s for n, s in zip(self.size, self.stride, strict=True)) + 1
+        if self.size and min(self.size) > 0 and reach > len(data):
+            raise WeightsError("a tensor reaches past the end of its storage")
         view = np.lib.stride_tricks.as_strided(
             data[self.offset :], shape=self.size, strides=tuple(s * itemsize for s in self.stride)
         )
@@ -69,6 +72,8 @@ class _Unpickler(pickle.Unpickler):
         raise WeightsError(f"unexpected object {module}.{name} in a weights file")
 
     def persistent_load(self, pid: Any) -> _Storage:
+        if not isinstance(pid, tuple) or len(pid) < 5:
+            raise WeightsError(f"unexpected persistent id {pid!r:.80}")
         kind, storage_type, key, _location, numel = pid[:5]
         if kind != "storage" or storage_type not in _DTYPES:
             raise WeightsError(f"unexpected storage {kind!r} of type {storage_type!r}")
@@ -80,13 +85,28 @@ def _rebuild(storage: _Storage, offset: int, size: Any, stride: Any, *_rest: Any
 
 
 def load_legacy_state_dict(path: Path) -> dict[str, np.ndarray[Any, Any]]:
-    """The state dict in `path` as NumPy arrays by parameter name."""
+    """The state dict in `path` as NumPy arrays by parameter name; WeightsError for anything else (a file
+    of another format, a damaged or cut-short one)."""
+    try:
+        return _load(path)
+    except WeightsError:
+        raise
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        struct.error,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+    ) as error:
+        raise WeightsError(f"{path.name} is not a readable legacy PyTorch file: {error}") from None
+
+
+def _load(path: Path) -> dict[str, np.ndarray[Any, Any]]:
     with path.open("rb") as file:
         storages: dict[str, _Storage] = {}
-        try:
-            magic = _Unpickler(file, storages).load()
-        except (pickle.UnpicklingError, EOFError) as error:
-            raise WeightsError(f"{path.name} is not a legacy PyTorch file: {error}") from None
+        magic = _Unpickler(file, storages).load()
         if magic != LEGACY_MAGIC:
             raise WeightsError(f"{path.name} is not a legacy PyTorch file (a zip-format file needs torch)")
         _Unpickler(file, storages).load()  # the protocol version
@@ -97,7 +117,12 @@ def load_legacy_state_dict(path: Path) -> dict[str, np.ndarray[Any, Any]]:
             storage = storages[key]
             (count,) = struct.unpack("<q", file.read(8))
             size = count * np.dtype(storage.dtype).itemsize
-            storage.data = np.frombuffer(file.read(size), dtype=storage.dtype)
+            data = file.read(size)
+            if count != storage.numel or len(data) != size:
+                raise WeightsError(
+                    f"{path.name} is cut short: storage {key} holds {len(data)} of {size} bytes"
+                )
+            storage.data = np.frombuffer(data, dtype=storage.dtype)
     if not isinstance(state, dict):
         raise WeightsError(f"{path.name} does not hold a state dict")
     return {name: ref.array() for name, ref in state.items() if isinstance(ref, _TensorRef)}

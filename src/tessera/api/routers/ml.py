@@ -21,6 +21,7 @@ from tessera.ml.service import (
     list_models,
     ml_status,
     model_summary,
+    supports_ml,
     update_ml_settings,
 )
 from tessera.ml.similar import similar_items
@@ -66,6 +67,8 @@ def featurize_now(project_id: ProjectId, actor: ActorDep, session: SessionDep) -
     """Embed the items that have no embedding yet, and regroup the clustered pages."""
     project = get_project(session, project_id)
     authorize(actor, MlPolicy.manage(project.id))
+    if not supports_ml(project):
+        raise Conflict(f"ML assist covers image and text classification, not {project.task_type.value}")
     running = active_ml_job(session, project.id)
     if running is not None:
         raise Conflict(

@@ -55,7 +55,8 @@ class MlStatusOut(BaseModel):
     labeled: int
     trained_at_labels: int | None
     next_training_in: int | None = Field(
-        description="Labels until the next automatic training; null when off."
+        description="Labels until the next automatic training; null when off, or when the first training "
+        "waits for labels in a second class rather than for more labels."
     )
     summary: str = Field(description="What ML assist is doing, or why it is not pre-labeling.")
     latest_model: ModelOut | None

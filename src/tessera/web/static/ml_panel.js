@@ -30,7 +30,9 @@ export function seconds(from, to) {
 }
 
 function nextTraining(status) {
-  if (status.next_training_in === null) return "off";
+  if (status.next_training_in === null) {
+    return status.settings.enabled && status.supported ? "when two classes have enough labels" : "off";
+  }
   const first = status.trained_at_labels === null ? " (the first training)" : "";
   if (status.next_training_in === 0) {
     const training = status.active_job && status.active_job.kind === "ml.train";

@@ -14,9 +14,50 @@ from tessera.ml.triggers import start_due_ml_jobs
 from tests.support.polling import wait_for
 
 TOPICS = {
-    "sport": ["match", "goal", "team", "league", "striker", "coach", "season", "football", "player", "scored", "win", "stadium", "referee"],
-    "money": ["market", "shares", "bank", "profit", "investors", "stock", "inflation", "prices", "economy", "interest", "trade", "earnings"],
-    "food": ["recipe", "oven", "flour", "sugar", "butter", "bake", "dinner", "garlic", "sauce", "cook", "flavour", "kitchen", "onion"],
+    "sport": [
+        "match",
+        "goal",
+        "team",
+        "league",
+        "striker",
+        "coach",
+        "season",
+        "football",
+        "player",
+        "scored",
+        "win",
+        "stadium",
+        "referee",
+    ],
+    "money": [
+        "market",
+        "shares",
+        "bank",
+        "profit",
+        "investors",
+        "stock",
+        "inflation",
+        "prices",
+        "economy",
+        "interest",
+        "trade",
+        "earnings",
+    ],
+    "food": [
+        "recipe",
+        "oven",
+        "flour",
+        "sugar",
+        "butter",
+        "bake",
+        "dinner",
+        "garlic",
+        "sauce",
+        "cook",
+        "flavour",
+        "kitchen",
+        "onion",
+    ],
 }
 
 

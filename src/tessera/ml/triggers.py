@@ -86,6 +86,23 @@ def start_due_ml_jobs(session: Session) -> list[int]:
     return started
 
 
+def refuse_when_busy(session: Session, project_id: int) -> None:
+    """409 while one of the project's ML jobs is queued or running (one at a time)."""
+    running = active_ml_job(session, project_id)
+    if running is not None:
+        raise Conflict(
+            f"an ML job is already {running.status.value} (job {running.id})", details={"job_id": running.id}
+        )
+
+
+def start_featurization(session: Session, project: Project, user_id: int | None) -> Job:
+    """Embed what is not embedded yet, on demand."""
+    if not supports_ml(project):
+        raise Conflict(f"ML assist covers image and text classification, not {project.task_type.value}")
+    refuse_when_busy(session, project.id)
+    return create_job(session, kind=FEATURIZE_JOB, project_id=project.id, created_by_id=user_id)
+
+
 def request_training(session: Session, project: Project, user_id: int | None) -> Job:
     """Train now (on demand): featurize first when items wait for embeddings; 409 while an ML job runs."""
     row = ml_settings(session, project)
@@ -100,10 +117,6 @@ def request_training(session: Session, project: Project, user_id: int | None) ->
             f"no training: a model needs at least {MIN_PER_CLASS} labels in each of two classes, and "
             "the labels so far are all in one class (or there are none)"
         )
-    running = active_ml_job(session, project.id)
-    if running is not None:
-        raise Conflict(
-            f"an ML job is already {running.status.value} (job {running.id})", details={"job_id": running.id}
-        )
+    refuse_when_busy(session, project.id)
     row.training_requested = True
     return create_job(session, kind=TRAIN_JOB, project_id=project.id, created_by_id=user_id)

@@ -11,21 +11,16 @@ from tessera.accounts.policies.ml import MlPolicy
 from tessera.api.deps import ActorDep, ProjectId, SessionDep, SettingsDep
 from tessera.api.schemas.common import ERROR_RESPONSES
 from tessera.api.schemas.ml import JobStartedOut, MlSettingsIn, MlStatusOut, ModelOut, SimilarItemOut
-from tessera.core.errors import Conflict
 from tessera.ingest.media import get_item
-from tessera.jobs.service import create_job
 from tessera.ml.inference import restore_shuffled_order
 from tessera.ml.service import (
-    FEATURIZE_JOB,
-    active_ml_job,
     list_models,
     ml_status,
     model_summary,
-    supports_ml,
     update_ml_settings,
 )
 from tessera.ml.similar import similar_items
-from tessera.ml.triggers import request_training
+from tessera.ml.triggers import request_training, start_featurization
 from tessera.projects.service import get_project
 
 router = APIRouter(prefix="/api", tags=["ml"], responses=ERROR_RESPONSES)
@@ -67,14 +62,7 @@ def featurize_now(project_id: ProjectId, actor: ActorDep, session: SessionDep) -
     """Embed the items that have no embedding yet, and regroup the clustered pages."""
     project = get_project(session, project_id)
     authorize(actor, MlPolicy.manage(project.id))
-    if not supports_ml(project):
-        raise Conflict(f"ML assist covers image and text classification, not {project.task_type.value}")
-    running = active_ml_job(session, project.id)
-    if running is not None:
-        raise Conflict(
-            f"an ML job is already {running.status.value} (job {running.id})", details={"job_id": running.id}
-        )
-    job = create_job(session, kind=FEATURIZE_JOB, project_id=project.id, created_by_id=actor.user.id)
+    job = start_featurization(session, project, actor.user.id)
     return JobStartedOut(job_id=job.id, kind=job.kind)
 
 

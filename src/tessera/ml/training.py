@@ -165,7 +165,9 @@ def find_label_issues(
     data: TrainingData, oof: np.ndarray[Any, Any], multilabel: bool
 ) -> list[dict[str, Any]]:
     """Labeled items whose label disagrees with a confident out-of-fold prediction (cleanlab's confident
-    learning), with what the model would say and the label's quality score."""
+    learning), with what the model would say and the label's quality score. `n_jobs=1`: cleanlab's
+    default forks a process pool, and a fork of a server with threads (its runner, its scheduler) hung
+    in the benchmark."""
     if len(data.item_ids) < 10:
         return []
     from cleanlab.filter import find_label_issues as cleanlab_issues
@@ -176,7 +178,7 @@ def find_label_issues(
         from cleanlab.multilabel_classification.rank import get_label_quality_scores as multilabel_scores
 
         given = [list(np.flatnonzero(row)) for row in data.targets]
-        flagged = multilabel_issues(given, oof, return_indices_ranked_by="self_confidence")
+        flagged = multilabel_issues(given, oof, return_indices_ranked_by="self_confidence", n_jobs=1)
         scores = multilabel_scores(given, oof)
         predicted, _ = predictions(oof, multilabel=True)
         suggested = [[data.classes[c] for c in np.flatnonzero(predicted[i])] for i in range(len(predicted))]
@@ -184,7 +186,7 @@ def find_label_issues(
         present = np.unique(data.targets)
         if len(present) < 2:
             return []
-        flagged = cleanlab_issues(data.targets, oof, return_indices_ranked_by="self_confidence")
+        flagged = cleanlab_issues(data.targets, oof, return_indices_ranked_by="self_confidence", n_jobs=1)
         scores = get_label_quality_scores(data.targets, oof)
         suggested = [[data.classes[int(c)]] for c in oof.argmax(axis=1)]
     return [

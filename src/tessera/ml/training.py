@@ -32,6 +32,8 @@ class TrainingData:
     vectors: np.ndarray[Any, Any]
     targets: np.ndarray[Any, Any]  # column per item (multi-class) or a 0/1 matrix (multi-label)
     classes: list[int]  # class ids, column order
+    # Which items the threshold is calibrated on: those labeled without a pre-filled label (see validate).
+    calibration: np.ndarray[Any, Any] | None = None
 
 
 def is_multilabel(project: Project) -> bool:
@@ -47,6 +49,18 @@ def read_labels(database: Database, project: Project) -> dict[int, list[int]]:
             .where(ItemLabel.project_id == project.id, Item.state == ItemState.labeled)
         ).all()
     return {item_id: [int(c) for c in payload.get("classes", [])] for item_id, payload in rows}
+
+
+def read_offered(database: Database, project: Project) -> set[int]:
+    """Labeled items whose label that counts was decided on a pre-filled label (kept or changed)."""
+    with database.read() as session:
+        return set(
+            session.scalars(
+                select(ItemLabel.item_id).where(
+                    ItemLabel.project_id == project.id, ItemLabel.prelabel_outcome.is_not(None)
+                )
+            ).all()
+        )
 
 
 def why_untrainable(class_ids: list[int], labels: dict[int, list[int]]) -> str | None:
@@ -75,6 +89,7 @@ def training_data(
     vectors: np.ndarray[Any, Any],
     class_ids: list[int],
     multilabel: bool,
+    offered: set[int] | frozenset[int] = frozenset(),
 ) -> TrainingData:
     column = {class_id: index for index, class_id in enumerate(class_ids)}
     keep = [i for i, item_id in enumerate(ids.tolist()) if any(c in column for c in labels.get(item_id, []))]
@@ -88,7 +103,8 @@ def training_data(
                     targets[row, column[class_id]] = 1
     else:
         targets = np.array([column[labels[item_id][0]] for item_id in kept_ids.tolist()], dtype=np.int64)
-    return TrainingData(kept_ids, vectors[keep], targets, class_ids)
+    calibration = np.array([item_id not in offered for item_id in kept_ids.tolist()], dtype=bool)
+    return TrainingData(kept_ids, vectors[keep], targets, class_ids, calibration)
 
 
 def correctness(
@@ -102,11 +118,20 @@ def correctness(
 def validate(
     data: TrainingData, oof: np.ndarray[Any, Any], target_precision: float, multilabel: bool
 ) -> dict[str, Any]:
-    """The held-out figures: curve, threshold (or why none), metrics."""
+    """The held-out figures: curve, threshold (or why none), metrics.
+
+    The curve is computed on the items labeled without a pre-filled label. Items whose prelabel a
+    labeler confirmed were the ones an earlier model was sure of: counting them made the held-out
+    precision higher than that of the items left to pre-label, the ones earlier models were not sure
+    of, and the realized precision fell below the target (Fashion-MNIST, 92.6% against 95%). The items
+    labeled by hand are drawn from that remaining pool, so they stand for what this round pre-labels."""
     predicted, confidence = predictions(oof, multilabel=multilabel)
     if multilabel:
         confidence = np.where(predicted.sum(axis=1) > 0, confidence, 0.0)  # an empty set is no prelabel
-    right = correctness(predicted, data.targets, multilabel)
+    every_right = correctness(predicted, data.targets, multilabel)
+    chosen_rows = data.calibration if data.calibration is not None and data.calibration.any() else None
+    right = every_right if chosen_rows is None else every_right[chosen_rows]
+    confidence = confidence if chosen_rows is None else confidence[chosen_rows]
     curve = precision_curve(confidence, right)
     chosen = choose_threshold(curve, target_precision)
     best = max(
@@ -114,7 +139,8 @@ def validate(
     )
     metrics: dict[str, Any] = {
         "held_out": len(right),
-        "accuracy": round(float(right.mean()), 4) if len(right) else None,
+        "accuracy": round(float(every_right.mean()), 4) if len(every_right) else None,
+        "calibration_accuracy": round(float(right.mean()), 4) if len(right) else None,
         "classes_seen": len(
             set(np.flatnonzero(np.bincount(data.targets, minlength=len(data.classes))).tolist())
         )

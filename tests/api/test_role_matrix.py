@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
@@ -27,8 +28,10 @@ from tessera.ingest.uploads import create_upload_dataset
 from tessera.items.models import Item, ItemState
 from tessera.jobs.models import Job, JobStatus
 from tessera.labels.models import Annotation
+from tessera.ml.backbones import MobileNetV2
+from tessera.ml.embeddings import EmbeddingStore
 from tessera.queue.models import Task, TaskItem, TaskKind
-from tessera.review.models import ItemLabel, LabelSource
+from tessera.review.models import ClassCount, ItemLabel, LabelSource
 from tests.support.factories import PASSWORD, bearer, make_project, make_token, make_user
 
 ROLES = ("anonymous", "member", "creator", "labeler", "reviewer", "manager", "owner", "admin")
@@ -302,6 +305,18 @@ MATRIX: dict[tuple[str, str], tuple[frozenset[str], Request]] = {
         IN_PROJECT,
         lambda world, role: (f"/api/items/{world.item_id}/thumbnail", None),
     ),
+    ("GET", "/api/projects/{project_id}/ml"): (REVIEWERS, fixed("/api/projects/{p}/ml")),
+    ("PATCH", "/api/projects/{project_id}/ml/settings"): (
+        MANAGERS,
+        fixed("/api/projects/{p}/ml/settings", {"retrain_every": 60}),
+    ),
+    ("POST", "/api/projects/{project_id}/ml/train"): (MANAGERS, fixed("/api/projects/{p}/ml/train")),
+    ("POST", "/api/projects/{project_id}/ml/featurize"): (MANAGERS, fixed("/api/projects/{p}/ml/featurize")),
+    ("GET", "/api/projects/{project_id}/ml/models"): (REVIEWERS, fixed("/api/projects/{p}/ml/models")),
+    ("GET", "/api/items/{item_id}/similar"): (
+        REVIEWERS,
+        lambda world, role: (f"/api/items/{world.item_id}/similar?k=1", None),
+    ),
     ("POST", "/api/jobs/system-check"): (
         ADMIN,
         fixed("/api/jobs/system-check", {"steps": 1, "step_seconds": 0}),
@@ -399,6 +414,12 @@ def world(db: Database, settings: Settings) -> World:
                     source=LabelSource.single,
                 ),
             ]
+        )
+        dog = next(label.id for label in project.label_classes if label.name == "dog")
+        # ML assist: two classes with two labels each (a training may start) and embeddings to compare.
+        session.add_all([ClassCount(project_id=project.id, class_id=c, items=2) for c in (cat, dog)])
+        EmbeddingStore.of(settings.data_dir, project.id, MobileNetV2(settings.data_dir / "models").key).add(
+            np.array([item.id, labeled.id]), np.eye(2, 1280, dtype=np.float32)
         )
         export_folder = settings.data_dir / "exports" / str(project.id)
         export_folder.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,8 @@
 """Inference after a training round: the head predicts every unlabeled item that is in no task and has no
 label yet; predictions at or above the round's threshold become prelabels (the queue's prelabeled tasks),
-older model prelabels of such items are replaced (a round with no threshold leaves them as they are), and
-— with active learning on — the rest of the queue is ordered by uncertainty mixed with cluster coverage
-(ml/clustering.diverse_order). One transaction writes it all: labelers see the old round's prelabels or
-the new round's, never half of each."""
+older model prelabels of such items are replaced, and — with active learning on — the rest of the queue is
+ordered by uncertainty mixed with cluster coverage (ml/clustering.diverse_order). One transaction writes
+it all: labelers see the old round's prelabels or the new round's, never half of each."""
 
 from __future__ import annotations
 
@@ -96,8 +95,7 @@ def run_inference(
         order = [int(ids[rest][i]) for i in diverse_order(uncertainty, groups)]
     with database.write() as session:
         still_open = set(open_candidates(session, project.id))  # labelers went on while the model ran
-        if threshold is not None:  # a round without a threshold leaves the last certified offers standing
-            report.prelabeled = _replace_prelabels(session, project.id, still_open, offers, version)
+        report.prelabeled = _replace_prelabels(session, project.id, still_open, offers, version)
         if active_learning:
             report.reordered = _reorder(session, project.id, [i for i in order if i in still_open])
     return report

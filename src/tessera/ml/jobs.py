@@ -29,7 +29,7 @@ from tessera.ml.training import (
     head_path,
     is_multilabel,
     read_labels,
-    read_uncalibrated,
+    read_offered,
     start_version,
     store_label_issues,
     train_round,
@@ -135,7 +135,7 @@ def _run_training(context: JobContext) -> dict[str, Any]:
         ids, vectors = store.load(np.array(sorted(labels), dtype=np.int64))
         multilabel = is_multilabel(project)
         data = training_data(
-            labels, ids, vectors, class_ids, multilabel, read_uncalibrated(context.database, project)
+            labels, ids, vectors, class_ids, multilabel, read_offered(context.database, project)
         )
         context.progress(
             0, None, f"training and validating model v{version.version} on {len(data.item_ids):,} labels"

@@ -1,7 +1,6 @@
-"""Which labels the threshold is calibrated on: hand labels of the pool a model pre-labels from. Before
-any model prelabel, every hand label; after, only those given since the first one; never a label decided
-on a pre-filled one. (Counting the others let the realized precision fall below the target in the
-ml-sim benchmark.)"""
+"""Which labels the threshold is calibrated on: the hand labels, never a label decided on a pre-filled one
+(counting confirmed prelabels let the realized precision fall further below the target in the ml-sim
+benchmark)."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ from datetime import timedelta
 from tessera.core import clock
 from tessera.db.session import Database
 from tessera.labels.models import Prelabel, PrelabelSource
-from tessera.ml.training import read_uncalibrated
+from tessera.ml.training import read_offered
 from tessera.projects.models import Project
 from tessera.review.models import ItemLabel, LabelSource
 from tests.support.labeling import make_team
@@ -26,7 +25,7 @@ def _label(db: Database, project_id: int, item_id: int, *, at_minutes: int, outc
         )  # fmt: skip
 
 
-def test_the_calibration_set_is_the_hand_labels_of_the_remaining_pool(db: Database) -> None:
+def test_the_calibration_set_is_the_hand_labels(db: Database) -> None:
     team = make_team(db, items=6, labelers=1)
     early, confirmed, later, corrected = team.item_ids[:4]
     _label(db, team.project_id, early, at_minutes=-30, outcome=None)
@@ -34,7 +33,7 @@ def test_the_calibration_set_is_the_hand_labels_of_the_remaining_pool(db: Databa
     with db.read() as session:
         project = session.get_one(Project, team.project_id)
         session.expunge(project)
-    assert read_uncalibrated(db, project) == {confirmed}  # no model prelabel yet: every hand label counts
+    assert read_offered(db, project) == {confirmed}
 
     with db.write() as session:  # a model pre-labels, ten minutes ago
         session.add(
@@ -46,4 +45,4 @@ def test_the_calibration_set_is_the_hand_labels_of_the_remaining_pool(db: Databa
         )  # fmt: skip
     _label(db, team.project_id, later, at_minutes=0, outcome=None)
     _label(db, team.project_id, corrected, at_minutes=0, outcome="corrected")
-    assert read_uncalibrated(db, project) == {early, confirmed, corrected}
+    assert read_offered(db, project) == {confirmed, corrected}  # hand labels count, early or late

@@ -1,6 +1,6 @@
 """Inference's writes: predictions at or above the threshold become model prelabels (and `prelabeled`),
-replacing the last round's; a round without a threshold leaves the last certified offers standing; active
-learning puts the open items first."""
+replacing the last round's (a round without a threshold withdraws them); active learning puts the open
+items first."""
 
 from __future__ import annotations
 
@@ -30,9 +30,7 @@ def _offers(db: Database, project_id: int) -> dict[int, tuple[list[int], int | N
     return {row.item_id: (row.payload["classes"], row.model_version) for row in rows}
 
 
-def test_prelabels_follow_the_threshold_and_survive_a_round_without_one(
-    db: Database, settings: Settings
-) -> None:
+def test_prelabels_follow_the_threshold_of_the_newest_round(db: Database, settings: Settings) -> None:
     team = make_team(db, items=4, labelers=1)
     with db.read() as session:
         project = session.get_one(Project, team.project_id)
@@ -60,11 +58,11 @@ def test_prelabels_follow_the_threshold_and_survive_a_round_without_one(
         ranks = dict(session.execute(select(ItemOrder.item_id, ItemOrder.rank)).all())
     assert ranks[unsure] < 0 and min(ranks, key=lambda item: ranks[item]) == unsure
 
-    infer(2, None)  # no threshold this round: the offers of round 1 stand
+    infer(2, 0.99)  # a stricter round replaces them with its own
     assert {item: version for item, (_, version) in _offers(db, team.project_id).items()} == {
-        first: 1,
-        second: 1,
-        fourth: 1,
+        first: 2,
+        second: 2,
+        fourth: 2,
     }
-    infer(3, 0.99999)  # a stricter round replaces them with its own (none clear it)
+    infer(3, None)  # no threshold this round: no prelabels, the earlier ones withdrawn
     assert _offers(db, team.project_id) == {}

@@ -55,7 +55,7 @@ def _labeling_load(
 
 def run(*, items: int | None, database: str | None) -> dict[str, Any]:
     count = items or 2000
-    threads = int(os.environ.get("TESSERA_ML_THREADS", "0"))
+    threads = int(os.environ.get("TESSERA_ML_THREADS", "0")) or max(1, (os.cpu_count() or 2) - 1)
     batch = 32
     with tempfile.TemporaryDirectory(prefix="tessera-bench-featurize-") as scratch_name:
         scratch = Path(scratch_name)
@@ -98,7 +98,7 @@ def run(*, items: int | None, database: str | None) -> dict[str, Any]:
         "params": {
             "items": count,
             "dataset": "fashion-mnist (28x28 PNG)",
-            "threads": threads or "all cores",
+            "threads": threads,
             "batch": batch,
             "cores": os.cpu_count(),
         },

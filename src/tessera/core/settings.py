@@ -110,8 +110,8 @@ class Settings(BaseSettings):
         0,
         ge=0,
         description=(
-            "Threads ONNX Runtime may use for one backbone (0: its default, every core). Set it below the "
-            "core count on a machine that also serves labelers, so featurization leaves them a core."
+            "Threads ONNX Runtime may use for one backbone (0: every core but one, at least one, so that "
+            "featurization leaves the labelers' requests a core and its own decoding threads room)."
         ),
     )
     ml_batch_size: int = Field(32, ge=1, le=1024, description="Items a backbone embeds at once.")

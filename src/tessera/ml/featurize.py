@@ -61,25 +61,26 @@ def project_backbone(project: Project, settings: Settings) -> Backbone:
     )
 
 
-def store_for(project: Project, settings: Settings, backbone: Backbone) -> EmbeddingStore:
-    return EmbeddingStore.of(settings.data_dir, project.id, backbone.key)
+def project_store(project: Project, settings: Settings) -> EmbeddingStore:
+    """Where the project's embeddings by its backbone are kept."""
+    return EmbeddingStore.of(settings.data_dir, project.id, project_backbone(project, settings).key)
 
 
 def items_to_embed(
     database: Database, project: Project, store: EmbeddingStore, only: Sequence[int] | None = None
-) -> tuple[list[int], int]:
-    """(ids of the project's usable items with no stored embedding and not skipped before, how many
-    have one)."""
+) -> tuple[dict[int, str], int]:
+    """(the paths by id of the project's usable items with no stored embedding and not skipped before,
+    how many have one)."""
     done = set(store.ids().tolist()) | set(store.skipped())
-    query = select(Item.id).where(
+    query = select(Item.id, Item.path).where(
         Item.project_id == project.id, Item.state != ItemState.removed, Item.health != ItemHealth.missing
     )
     if only is not None:
         query = query.where(Item.id.in_(only))
     with database.read() as session:
-        ids = session.scalars(query.order_by(Item.id)).all()
-    wanted = [item_id for item_id in ids if item_id not in done]
-    return wanted, len(ids) - len(wanted)
+        rows = session.execute(query.order_by(Item.id)).all()
+    wanted = {item_id: path for item_id, path in rows if item_id not in done}
+    return wanted, len(rows) - len(wanted)
 
 
 def featurize_project(
@@ -92,7 +93,7 @@ def featurize_project(
 ) -> FeaturizeReport:
     """Embed the project's items that have no embedding yet (only those of `only` when given)."""
     backbone = project_backbone(project, settings)
-    store = store_for(project, settings, backbone)
+    store = project_store(project, settings)
     wanted, already = items_to_embed(database, project, store, only)
     report = FeaturizeReport(already=already)
     total = len(wanted)
@@ -122,11 +123,12 @@ Batch = tuple[list[int], np.ndarray[Any, Any], dict[int, str]]
 
 
 def _text_batches(
-    database: Database, settings: Settings, project: Project, wanted: list[int], backbone: Backbone
+    database: Database, settings: Settings, project: Project, wanted: dict[int, str], backbone: Backbone
 ) -> Iterator[Batch]:
     size = settings.ml_batch_size
-    for start in range(0, len(wanted), size):
-        chunk = wanted[start : start + size]
+    ids = list(wanted)
+    for start in range(0, len(ids), size):
+        chunk = ids[start : start + size]
         with database.read() as session:
             rows = session.execute(
                 select(Item.id, Item.text).where(Item.id.in_(chunk)).order_by(Item.id)
@@ -135,7 +137,7 @@ def _text_batches(
 
 
 def _image_batches(
-    database: Database, settings: Settings, project: Project, wanted: list[int], backbone: Backbone
+    database: Database, settings: Settings, project: Project, wanted: dict[int, str], backbone: Backbone
 ) -> Iterator[Batch]:
     """Batches of embeddings, the next batch's files read and decoded while the backbone runs."""
     with database.read() as session:
@@ -144,15 +146,12 @@ def _image_batches(
         if row is None:
             return
         store = open_datastore(row, settings)
-        paths = dict(session.execute(select(Item.id, Item.path).where(Item.project_id == project.id)).all())
 
     def load(item_id: int) -> tuple[int, np.ndarray[Any, Any] | None, str | None, ItemHealth | None]:
         try:
-            with store.open(paths[item_id]) as handle:
+            with store.open(wanted[item_id]) as handle:
                 data = handle.read()
-        except TesseraError as error:
-            return item_id, None, f"the file cannot be read: {error}", ItemHealth.missing
-        except OSError as error:
+        except (TesseraError, OSError) as error:
             return item_id, None, f"the file cannot be read: {error}", ItemHealth.missing
         try:
             return item_id, preprocess_image(data), None, None
@@ -160,7 +159,8 @@ def _image_batches(
             return item_id, None, str(error), ItemHealth.broken
 
     size = settings.ml_batch_size
-    chunks = [wanted[start : start + size] for start in range(0, len(wanted), size)]
+    order = list(wanted)
+    chunks = [order[start : start + size] for start in range(0, len(order), size)]
     with ThreadPoolExecutor(READ_THREADS, thread_name_prefix="tessera-featurize") as pool:
         ahead: list[list[Future[Any]]] = [[pool.submit(load, i) for i in chunk] for chunk in chunks[:2]]
         for index in range(len(chunks)):

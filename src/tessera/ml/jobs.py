@@ -6,20 +6,20 @@ is sure of and orders the rest of the queue for active learning."""
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 from sqlalchemy import func, select
 
-from tessera.items.models import Item, ItemState
+from tessera.items.counts import read_counts
+from tessera.items.models import ItemState
 from tessera.jobs.context import JobContext
-from tessera.jobs.registry import job_function
+from tessera.jobs.registry import JobFunction, job_function
 from tessera.jobs.service import create_job
 from tessera.ml.clustering import page_clusters
-from tessera.ml.featurize import featurize_project, project_backbone, store_for
+from tessera.ml.featurize import featurize_project, project_backbone, project_store
 from tessera.ml.heads import Head
 from tessera.ml.inference import open_candidates, run_inference, write_clusters
 from tessera.ml.models import MlSettings, ModelStatus, ModelVersion
@@ -36,21 +36,25 @@ from tessera.ml.training import (
     training_data,
     why_untrainable,
 )
-from tessera.projects.models import Project, TaskType
+from tessera.projects.models import LabelClass, Project
 from tessera.queue.settings import labeling_settings
 
 log = logging.getLogger(__name__)
 
 
-@contextmanager
-def single_threaded_math() -> Iterator[None]:
-    """NumPy's and scikit-learn's BLAS and OpenMP pools limited to one thread for the job's duration: their
+def single_threaded_math(function: JobFunction) -> JobFunction:
+    """Run the job with NumPy's and scikit-learn's BLAS and OpenMP pools limited to one thread: their
     matrices here are small, and on a machine also serving labelers a pool per core spun against the
     other work (a 600-label logistic regression took 8 s with the pools, 0.5 s without)."""
-    from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=1):
-        yield
+    @functools.wraps(function)
+    def limited(context: JobContext) -> dict[str, Any] | None:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1):
+            return function(context)
+
+    return limited
 
 
 def _project(context: JobContext) -> tuple[Project, MlSettings]:
@@ -63,12 +67,8 @@ def _project(context: JobContext) -> tuple[Project, MlSettings]:
 
 
 @job_function(FEATURIZE_JOB)
+@single_threaded_math
 def run_featurize(context: JobContext) -> dict[str, Any]:
-    with single_threaded_math():
-        return _run_featurize(context)
-
-
-def _run_featurize(context: JobContext) -> dict[str, Any]:
     project, row = _project(context)
     with context.database.read() as session:  # what the scheduler compares featurized_items with
         counted = live_items(session, project.id)
@@ -84,10 +84,7 @@ def _run_featurize(context: JobContext) -> dict[str, Any]:
         # Every item counted when this run started was embedded or skipped with its reason (or is missing):
         # the scheduler starts the next featurization only when the project has more items than that.
         session.get_one(MlSettings, project.id).featurized_items = counted
-    if row.clustering and project.task_type in (
-        TaskType.image_classification_multiclass,
-        TaskType.image_classification_multilabel,
-    ):
+    if row.clustering and project.media == "image":  # ML assist's image projects are classification
         result["clustered_pages"] = cluster_project(context, project)
     return result
 
@@ -99,8 +96,7 @@ def cluster_project(context: JobContext, project: Project) -> int:
         candidates = open_candidates(session, project.id)
     if page_size <= 1:
         return 0
-    store = store_for(project, context.settings, project_backbone(project, context.settings))
-    ids, vectors = store.load(np.array(candidates, dtype=np.int64))
+    ids, vectors = project_store(project, context.settings).load(np.array(candidates, dtype=np.int64))
     context.progress(0, None, f"grouping {len(ids):,} items into pages of {page_size}")
     pages = page_clusters(vectors, page_size)
     with context.database.write() as session:
@@ -109,17 +105,17 @@ def cluster_project(context: JobContext, project: Project) -> int:
 
 
 @job_function(TRAIN_JOB)
+@single_threaded_math
 def run_training(context: JobContext) -> dict[str, Any]:
-    with single_threaded_math():
-        return _run_training(context)
-
-
-def _run_training(context: JobContext) -> dict[str, Any]:
     project, row = _project(context)
-    class_ids = [c.id for c in sorted(project_classes(context), key=lambda c: c.position)]
     labels = read_labels(context.database, project)
     with context.database.read() as session:
         labeled = labeled_count(session, project.id)
+        class_ids = list(
+            session.scalars(
+                select(LabelClass.id).where(LabelClass.project_id == project.id).order_by(LabelClass.position)
+            )
+        )
     problem = why_untrainable(class_ids, labels)
     with context.database.write() as session:  # this round counts as the training at these labels
         state = session.get_one(MlSettings, project.id)
@@ -131,8 +127,7 @@ def _run_training(context: JobContext) -> dict[str, Any]:
     try:
         context.progress(0, None, f"embedding the labeled items model v{version.version} learns from")
         featurize_project(context.database, context.settings, project, only=list(labels))
-        store = store_for(project, context.settings, backbone)
-        ids, vectors = store.load(np.array(sorted(labels), dtype=np.int64))
+        ids, vectors = project_store(project, context.settings).load(np.array(sorted(labels), dtype=np.int64))
         multilabel = is_multilabel(project)
         data = training_data(
             labels, ids, vectors, class_ids, multilabel, read_offered(context.database, project)
@@ -176,22 +171,9 @@ def _run_training(context: JobContext) -> dict[str, Any]:
     }
 
 
-def project_classes(context: JobContext) -> list[Any]:
-    with context.database.read() as session:
-        project = session.get_one(Project, context.project_id)
-        classes = list(project.label_classes)
-        for label_class in classes:
-            session.expunge(label_class)
-    return classes
-
-
 @job_function(INFER_JOB)
+@single_threaded_math
 def run_infer(context: JobContext) -> dict[str, Any]:
-    with single_threaded_math():
-        return _run_infer(context)
-
-
-def _run_infer(context: JobContext) -> dict[str, Any]:
     project, row = _project(context)
     with context.database.read() as session:
         version = session.get_one(ModelVersion, int(context.params["model_version_id"]))
@@ -199,15 +181,11 @@ def _run_infer(context: JobContext) -> dict[str, Any]:
         newest = session.scalar(
             select(func.max(ModelVersion.version)).where(ModelVersion.project_id == project.id)
         )
-        waiting = session.scalar(
-            select(func.count())
-            .select_from(Item)
-            .where(Item.project_id == project.id, Item.state == ItemState.unlabeled)
-        )
+        waiting = int(read_counts(session, project.id).get(ItemState.unlabeled.value, 0))
     if version.version != newest or version.head_file is None:
         return {"skipped": f"model v{version.version} is no longer the newest"}
     head = Head.load(context.settings.data_dir / version.head_file)
-    store = store_for(project, context.settings, project_backbone(project, context.settings))
+    store = project_store(project, context.settings)
     context.progress(0, waiting, f"predicting {waiting:,} unlabeled items with model v{version.version}")
     report = run_inference(
         context.database,

@@ -12,7 +12,7 @@ from tessera.core.errors import Conflict
 from tessera.core.settings import Settings
 from tessera.items.models import Item, ItemState
 from tessera.ml.embeddings import nearest
-from tessera.ml.featurize import project_backbone, store_for
+from tessera.ml.featurize import project_store
 from tessera.projects.models import Project
 
 MAX_SIMILAR = 100
@@ -23,7 +23,7 @@ def similar_items(
 ) -> list[dict[str, Any]]:
     """The `k` items most like `item` (itself left out), most similar first; 409 when it has no
     embedding yet."""
-    store = store_for(project, settings, project_backbone(project, settings))
+    store = project_store(project, settings)
     ids, vectors = store.load()
     where = np.flatnonzero(ids == item.id)
     if not len(where):

@@ -49,6 +49,10 @@ def supports_ml(project: Project) -> bool:
     return TaskType(project.task_type) in ML_TASK_TYPES
 
 
+def unsupported_message(project: Project) -> str:
+    return f"ML assist covers image and text classification, not {project.task_type.value}"
+
+
 def default_ml_settings(project: Project) -> MlSettings:
     """The settings a project starts with: on for classification, the first training at 50 labels with
     at least 3 in each of two classes, then every 50 labels; prelabels at 95% precision."""
@@ -97,16 +101,14 @@ def update_ml_settings(session: Session, project: Project, changes: dict[str, An
         if low is not None and high is not None and not low <= value <= high:
             raise Invalid(f"must be between {low} and {high}", field=name)
         if name == "enabled" and value and not supports_ml(project):
-            raise Invalid(
-                f"ML assist covers image and text classification, not {project.task_type.value}", field=name
-            )
+            raise Invalid(unsupported_message(project), field=name)
         setattr(row, name, kind(value))
     session.flush()
     return row
 
 
 def labeled_count(session: Session, project_id: int) -> int:
-    return int(read_counts(session, project_id).get("labeled", 0))
+    return int(read_counts(session, project_id).get(ItemState.labeled.value, 0))
 
 
 LIVE_STATES = ("unlabeled", "labeled", "needs_review", "skipped")
@@ -128,11 +130,15 @@ def class_balance_met(session: Session, project_id: int, per_class: int) -> bool
     return (full or 0) >= 2
 
 
-def next_training_in(session: Session, project: Project, row: MlSettings) -> int | None:
-    """Labels still to come before the next automatic training (0: due now; None: ML assist is off)."""
+def next_training_in(
+    session: Session, project: Project, row: MlSettings, counts: dict[str, int] | None = None
+) -> int | None:
+    """Labels still to come before the next automatic training (0: due now; None: ML assist is off, or
+    the first training waits for labels in a second class). `counts`: the project's counters, if read."""
     if not row.enabled or not supports_ml(project):
         return None
-    labeled = labeled_count(session, project.id)
+    counts = counts if counts is not None else read_counts(session, project.id)
+    labeled = int(counts.get(ItemState.labeled.value, 0))
     if row.trained_at_labels is None:
         waiting = max(0, row.first_training_labels - labeled)
         if waiting == 0 and not class_balance_met(session, project.id, row.min_labels_per_class):
@@ -229,7 +235,7 @@ def ml_status(session: Session, project: Project) -> dict[str, Any]:
         select(func.count()).select_from(LabelIssue).where(LabelIssue.project_id == project.id)
     )
     if not supports_ml(project):
-        why = f"ML assist covers image and text classification, not {project.task_type.value}"
+        why = unsupported_message(project)
     elif not row.enabled:
         why = "ML assist is off for this project"
     elif latest is None:

@@ -199,6 +199,7 @@ def find_label_issues(
     from cleanlab.filter import find_label_issues as cleanlab_issues
     from cleanlab.rank import get_label_quality_scores
 
+    predicted, _ = predictions(oof, multilabel=multilabel)
     if multilabel:
         from cleanlab.multilabel_classification.filter import find_label_issues as multilabel_issues
         from cleanlab.multilabel_classification.rank import get_label_quality_scores as multilabel_scores
@@ -206,7 +207,6 @@ def find_label_issues(
         given = [list(np.flatnonzero(row)) for row in data.targets]
         flagged = multilabel_issues(given, oof, return_indices_ranked_by="self_confidence", n_jobs=1)
         scores = multilabel_scores(given, oof)
-        predicted, _ = predictions(oof, multilabel=True)
         suggested = [[data.classes[c] for c in np.flatnonzero(predicted[i])] for i in range(len(predicted))]
     else:
         present = np.unique(data.targets)
@@ -214,7 +214,7 @@ def find_label_issues(
             return []
         flagged = cleanlab_issues(data.targets, oof, return_indices_ranked_by="self_confidence", n_jobs=1)
         scores = get_label_quality_scores(data.targets, oof)
-        suggested = [[data.classes[int(c)]] for c in oof.argmax(axis=1)]
+        suggested = [[data.classes[int(c)]] for c in predicted]
     return [
         {"item_id": int(data.item_ids[i]), "suggested": suggested[i], "score": float(scores[i])}
         for i in flagged

@@ -25,7 +25,9 @@ from tessera.ml.service import (
     latest_ml_job,
     live_items,
     ml_settings,
+    next_training_in,
     supports_ml,
+    unsupported_message,
 )
 from tessera.ml.training import MIN_PER_CLASS
 from tessera.projects.models import Project, ProjectStatus
@@ -38,16 +40,9 @@ def due_job(session: Session, project: Project, row: MlSettings) -> str | None:
     counts = read_counts(session, project.id)
     if live_items(session, project.id, counts) > row.featurized_items:
         return FEATURIZE_JOB
-    labeled = int(counts.get("labeled", 0))
-    if row.training_requested:
+    if row.training_requested or next_training_in(session, project, row, counts) == 0:
         return TRAIN_JOB
-    if row.trained_at_labels is None:
-        if labeled >= row.first_training_labels and class_balance_met(
-            session, project.id, row.min_labels_per_class
-        ):
-            return TRAIN_JOB
-        return None
-    return TRAIN_JOB if labeled >= row.trained_at_labels + row.retrain_every else None
+    return None
 
 
 RETRY_AFTER = timedelta(minutes=10)
@@ -98,7 +93,7 @@ def refuse_when_busy(session: Session, project_id: int) -> None:
 def start_featurization(session: Session, project: Project, user_id: int | None) -> Job:
     """Embed what is not embedded yet, on demand."""
     if not supports_ml(project):
-        raise Conflict(f"ML assist covers image and text classification, not {project.task_type.value}")
+        raise Conflict(unsupported_message(project))
     refuse_when_busy(session, project.id)
     return create_job(session, kind=FEATURIZE_JOB, project_id=project.id, created_by_id=user_id)
 
@@ -107,7 +102,7 @@ def request_training(session: Session, project: Project, user_id: int | None) ->
     """Train now (on demand): featurize first when items wait for embeddings; 409 while an ML job runs."""
     row = ml_settings(session, project)
     if not supports_ml(project):
-        raise Conflict(f"ML assist covers image and text classification, not {project.task_type.value}")
+        raise Conflict(unsupported_message(project))
     if len(project.label_classes) < 2:
         raise Invalid(
             "the project has one class: a model needs at least two to tell apart", field="label_classes"

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tessera.formats.records import ExportRecord, ExportSource, Tally
+from tessera.formats.records import ExportOptions, ExportRecord, ExportSource, Tally
 from tessera.projects.models import TaskType
 
 FILE_NAME = "labels.csv"
@@ -36,16 +36,20 @@ def label_cell(task_type: TaskType, label: dict[str, Any] | None) -> str:
     return json.dumps(label, ensure_ascii=False, separators=(",", ":"))
 
 
+def option_columns(options: ExportOptions) -> list[str]:
+    """The columns the options add at the end of a CSV row (this file's and the PNG masks' index)."""
+    columns = ["split"] if options.validation_share > 0 else []
+    if options.include_prelabels:
+        columns += ["prelabel", "prelabel_confidence"]
+    return columns
+
+
 def write(source: ExportSource, folder: Path, progress: Callable[[int], None]) -> int:
     task_type, options = source.task_type, source.options
     header = ["item_id", "path", "url"]
     if task_type.media == "text":
         header.append("text")
-    header += [label_column(task_type), "label_source", "agreement"]
-    if options.validation_share > 0:
-        header.append("split")
-    if options.include_prelabels:
-        header += ["prelabel", "prelabel_confidence"]
+    header += [label_column(task_type), "label_source", "agreement", *option_columns(options)]
     tally = Tally(progress)
     with (folder / FILE_NAME).open("w", newline="", encoding="utf-8") as handle:
         out = csv.writer(handle)

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from tessera.formats.csv_rows import number_cell
+from tessera.formats.csv_rows import number_cell, option_columns
 from tessera.formats.records import ExportRecord, ExportSource, Tally
 
 MASKS = "masks"
@@ -88,11 +88,7 @@ def write_classes(folder: Path, class_names: list[str]) -> None:
 def write(source: ExportSource, folder: Path, progress: Callable[[int], None]) -> int:
     options, lookup = source.options, class_lookup(source.class_names)
     write_classes(folder, source.class_names)
-    header = ["item_id", "path", "url", "mask", "label_source", "agreement"]
-    if options.validation_share > 0:
-        header.append("split")
-    if options.include_prelabels:
-        header += ["prelabel", "prelabel_confidence"]
+    header = ["item_id", "path", "url", "mask", "label_source", "agreement", *option_columns(options)]
     tally = Tally(progress)
     with (folder / INDEX_FILE).open("w", newline="", encoding="utf-8") as handle:
         out = csv.writer(handle)

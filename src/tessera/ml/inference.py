@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from tessera.core import clock
@@ -136,26 +136,28 @@ def _replace_prelabels(
             )
         ).all()
     )
-    rows = [
-        {
-            "item_id": item_id,
-            "project_id": project_id,
-            "payload": payload,
-            "source": PrelabelSource.model,
-            "confidence": confidence,
-            "model_version": version,
-            "created_at": clock.now(),
-        }
-        for item_id, payload, confidence in offers
-        if item_id in still_open and item_id not in others
-    ]
-    if rows:
-        session.execute(insert(Prelabel), rows)
-        for chunk in chunks([int(str(row["item_id"])) for row in rows]):
+    kept = [offer for offer in offers if offer[0] in still_open and offer[0] not in others]
+    if kept:
+        session.execute(
+            insert(Prelabel),
+            [
+                {
+                    "item_id": item_id,
+                    "project_id": project_id,
+                    "payload": payload,
+                    "source": PrelabelSource.model,
+                    "confidence": confidence,
+                    "model_version": version,
+                    "created_at": clock.now(),
+                }
+                for item_id, payload, confidence in kept
+            ],
+        )
+        for chunk in chunks([item_id for item_id, _, _ in kept]):
             session.execute(
                 update(Item).where(Item.id.in_(chunk)).values(prelabeled=True, version=Item.version + 1)
             )
-    return len(rows)
+    return len(kept)
 
 
 def _reorder(session: Session, project_id: int, ordered: list[int]) -> int:
@@ -183,7 +185,7 @@ def restore_shuffled_order(session: Session, project_id: int) -> int:
     off, or a new round)."""
     moved = session.execute(
         select(ItemOrder.item_id, Item.rank)
-        .join(Item, and_(Item.id == ItemOrder.item_id))
+        .join(Item, Item.id == ItemOrder.item_id)
         .where(ItemOrder.project_id == project_id, ItemOrder.rank < 0)
     ).all()
     if not moved:

@@ -3,6 +3,8 @@ and enqueue-after-commit."""
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -266,3 +268,21 @@ def test_jobs_reach_the_runner_only_after_their_commit(db: Database, spy: SpyRun
 def test_an_unknown_job_kind_is_refused(db: Database, spy: SpyRunner) -> None:
     with pytest.raises(Invalid, match="unknown job kind"), db.write() as session:
         create_job(session, kind="no.such.kind")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's")
+def test_jobs_run_at_a_lower_cpu_priority_than_the_requests(db: Database, one_thread: Settings) -> None:
+    """Featurizing must not slow labelers: the job thread, and the threads it starts, are niced."""
+    own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    runner = ThreadPoolRunner(db, one_thread.model_copy(update={"job_niceness": 5}))
+    attach_runner(db, runner)
+    try:
+        job_id = _start(db, "test.priority")
+        done = wait_for(
+            lambda: _status(db, job_id), lambda job: job.status == JobStatus.succeeded, what="job"
+        )
+    finally:
+        runner.close()
+        attach_runner(db, None)
+    assert done.result == {"job": min(19, own + 5), "child": min(19, own + 5)}
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own  # the caller's is untouched

@@ -27,3 +27,19 @@ def wait(context: JobContext) -> dict[str, Any]:
         time.sleep(float(context.params.get("step_seconds", 0.05)))
         context.progress(step, steps)
     return {"steps": steps, "worker": context.worker, "attempt": context.attempt}
+
+
+@job_function("test.priority")
+def priority(context: JobContext) -> dict[str, Any]:
+    """The nice values of the job's thread and of a thread it starts (Linux: per thread)."""
+    import os
+    import threading
+
+    def nice() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    seen: list[int] = []
+    child = threading.Thread(target=lambda: seen.append(nice()))
+    child.start()
+    child.join()
+    return {"job": nice(), "child": seen[0]}

@@ -68,6 +68,16 @@ class Settings(BaseSettings):
     job_threads: int = Field(
         2, ge=1, description="Threads of the in-process job runner (when redis_url is unset)."
     )
+    job_niceness: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description=(
+            "How much lower than the labeling requests' the in-process job threads' CPU priority is "
+            "(Linux nice value; threads they start inherit it): featurization and training yield the "
+            "CPU to labelers. 0 leaves them equal."
+        ),
+    )
     job_heartbeat_seconds: float = Field(
         5.0, gt=0, description="How often a running job records that it is alive, in seconds."
     )

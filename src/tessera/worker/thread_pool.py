@@ -1,9 +1,13 @@
-"""The in-process runner: jobs run in a thread pool of the process that created them (the default)."""
+"""The in-process runner: jobs run in a thread pool of the process that created them (the default), at a
+lower CPU priority than the process's labeling requests (Linux lets one thread's nice value differ from
+the others'; the threads a job starts — image decoding, ONNX Runtime's pool — inherit it)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -11,6 +15,20 @@ from tessera.core.settings import Settings
 from tessera.db.session import Database
 from tessera.jobs.execution import execute_job
 from tessera.jobs.models import JobStatus
+
+log = logging.getLogger(__name__)
+
+
+def lower_thread_priority(niceness: int) -> None:
+    """Raise the calling thread's nice value by `niceness` (Linux only: elsewhere a thread id is no
+    process id to `setpriority`, and nothing is done)."""
+    if niceness <= 0 or not sys.platform.startswith("linux"):
+        return
+    thread = threading.get_native_id()
+    try:
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + niceness))
+    except OSError as error:  # a container may forbid it: the jobs then run at the requests' priority
+        log.warning("job threads keep the server's CPU priority: %s", error)
 
 
 class ThreadPoolRunner:
@@ -20,7 +38,10 @@ class ThreadPoolRunner:
         self._database = database
         self._settings = settings
         self._executor = ThreadPoolExecutor(
-            max_workers=settings.job_threads, thread_name_prefix="tessera-job"
+            max_workers=settings.job_threads,
+            thread_name_prefix="tessera-job",
+            initializer=lower_thread_priority,
+            initargs=(settings.job_niceness,),
         )
         self._worker = f"{socket.gethostname()}:{os.getpid()}:threads"
         self._stopping = threading.Event()

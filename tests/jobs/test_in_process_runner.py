@@ -3,6 +3,7 @@ and enqueue-after-commit."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import threading
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import select, update
 
 from tessera.accounts.models import WorkspaceRole
@@ -23,6 +25,7 @@ from tessera.jobs.execution import execute_job
 from tessera.jobs.models import Job, JobStatus
 from tessera.jobs.runner import attach_runner
 from tessera.jobs.service import cancel_job, create_job, retry_job
+from tessera.worker.child_process import settings_payload
 from tessera.worker.runtime import Runtime
 from tessera.worker.scheduler import run_scheduler_once
 from tessera.worker.thread_pool import ThreadPoolRunner
@@ -286,3 +289,60 @@ def test_jobs_run_at_a_lower_cpu_priority_than_the_requests(db: Database, one_th
         attach_runner(db, None)
     assert done.result == {"job": min(19, own + 5), "child": min(19, own + 5)}
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own  # the caller's is untouched
+
+
+def test_a_job_kind_that_asks_for_its_own_process_runs_in_a_child_at_low_priority(
+    db: Database, one_thread: Settings
+) -> None:
+    own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    runner = ThreadPoolRunner(db, one_thread.model_copy(update={"job_niceness": 5}))
+    attach_runner(db, runner)
+    try:
+        job_id = _start(db, "test.own_process")
+        done = wait_for(
+            lambda: _status(db, job_id), lambda job: job.status == JobStatus.succeeded, what="job"
+        )
+    finally:
+        runner.close()
+        attach_runner(db, None)
+    assert done.result is not None
+    assert done.result["pid"] != os.getpid()
+    assert done.result["worker"].endswith(f":{done.result['pid']}:child")
+    assert done.result["nice"] == min(19, own + 5)
+
+
+def test_a_child_that_dies_fails_its_job_with_the_exit_code(db: Database, one_thread: Settings) -> None:
+    runner = ThreadPoolRunner(db, one_thread)
+    attach_runner(db, runner)
+    try:
+        job_id = _start(db, "test.own_process", exit_code=3)
+        done = wait_for(
+            lambda: _status(db, job_id), lambda job: job.status == JobStatus.failed, what="failure"
+        )
+    finally:
+        runner.close()
+        attach_runner(db, None)
+    assert "exit code 3" in (done.message or "")
+
+
+def test_a_shutdown_puts_a_child_processs_job_back_in_the_queue(db: Database, one_thread: Settings) -> None:
+    runner = ThreadPoolRunner(db, one_thread)
+    attach_runner(db, runner)
+    try:
+        job_id = _start(db, "test.own_process", steps=400)  # 20 s unless stopped
+        wait_for(lambda: _status(db, job_id), lambda job: job.progress_done > 0, what="progress")
+    finally:
+        runner.close()  # the child gets SIGTERM and stops at its next progress report
+        attach_runner(db, None)
+    back = _status(db, job_id)
+    assert back.status == JobStatus.queued and "interrupted" in (back.message or "")
+    assert back.progress_done < 400
+
+
+def test_the_settings_reach_the_child_with_their_secrets(settings: Settings) -> None:
+    secret = settings.model_copy(update={"secret_key": SecretStr("a long secret key for the child")})
+    rebuilt = Settings(**json.loads(settings_payload(secret)))
+    assert rebuilt.secret_key is not None
+    assert rebuilt.secret_key.get_secret_value() == "a long secret key for the child"
+    assert rebuilt.data_dir == secret.data_dir
+    assert rebuilt.resolved_database_url() == secret.resolved_database_url()

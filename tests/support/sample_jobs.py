@@ -43,3 +43,22 @@ def priority(context: JobContext) -> dict[str, Any]:
     child.start()
     child.join()
     return {"job": nice(), "child": seen[0]}
+
+
+@job_function("test.own_process", own_process=True)
+def own_process(context: JobContext) -> dict[str, Any]:
+    """Where it runs; `exit_code` ends its process at once, as a crash would; `steps` waits like test.wait."""
+    import os
+    import threading
+
+    if "exit_code" in context.params:
+        os._exit(int(context.params["exit_code"]))
+    steps = int(context.params.get("steps", 0))
+    for step in range(1, steps + 1):
+        time.sleep(0.05)
+        context.progress(step, steps)
+    return {
+        "pid": os.getpid(),
+        "nice": os.getpriority(os.PRIO_PROCESS, threading.get_native_id()),
+        "worker": context.worker,
+    }

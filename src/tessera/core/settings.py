@@ -78,6 +78,14 @@ class Settings(BaseSettings):
             "CPU to labelers. 0 leaves them equal."
         ),
     )
+    job_child_process: bool = Field(
+        True,
+        description=(
+            "In-process runner: run the job kinds that keep a core busy for long (ML featurization, "
+            "training, inference) in a child process, at the job niceness, so they never hold the "
+            "server's interpreter lock while labelers wait. Off: they run in the runner's threads."
+        ),
+    )
     job_heartbeat_seconds: float = Field(
         5.0, gt=0, description="How often a running job records that it is alive, in seconds."
     )

@@ -139,3 +139,14 @@ def _end(
         session.execute(update(Job).where(context.owns_row()).values(**values))
         final = session.scalar(select(Job.status).where(Job.id == context.job_id))
     return JobStatus(final) if final is not None else status
+
+
+def fail_if_running(database: Database, job_id: int, message: str) -> bool:
+    """Fail a job whose run ended without recording how (its process died); whether it was running."""
+    with database.write() as session:
+        failed = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.running)
+            .values(status=JobStatus.failed, message=message[:500], error=message, finished_at=clock.now())
+        )
+        return bool(failed.rowcount == 1)  # type: ignore[attr-defined]

@@ -14,7 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from tessera.core.settings import Settings
 from tessera.db.session import Database
 from tessera.jobs.execution import execute_job
-from tessera.jobs.models import JobStatus
+from tessera.jobs.models import Job, JobStatus
+from tessera.jobs.registry import runs_in_own_process
+from tessera.worker.child_process import run_in_child
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,13 @@ class ThreadPoolRunner:
         self._executor.submit(self.run, job_id)
 
     def run(self, job_id: int) -> JobStatus | None:
+        if self._settings.job_child_process:
+            with self._database.read() as session:
+                job = session.get(Job, job_id)
+                kind = job.kind if job is not None and job.status == JobStatus.queued else None
+            if kind is not None and runs_in_own_process(kind):
+                run_in_child(self._settings, self._database, job_id, self._stopping, self.submit)
+                return None
         return execute_job(
             self._database,
             job_id,

@@ -166,3 +166,62 @@ def test_downsampling_keeps_both_ends_and_the_order() -> None:
     thresholds = [point["threshold"] for point in small]
     assert thresholds == sorted(thresholds) and len(set(thresholds)) == 50
     assert downsample_curve(curve[:30], points=50) == [point.as_dict() for point in curve[:30]]
+
+
+def test_a_pool_spread_like_the_held_out_set_leaves_the_curve_as_it_was() -> None:
+    generator = np.random.default_rng(5)
+    confidence = np.round(generator.uniform(0.4, 1.0, 300), 2)
+    correct = generator.uniform(0, 1, 300) < confidence
+    plain = precision_curve(confidence, correct)
+    weighted = precision_curve(confidence, correct, pool=confidence.copy())
+    for before, after in zip(plain, weighted, strict=True):
+        assert after.precision == pytest.approx(before.precision)
+        assert after.effective == pytest.approx(before.kept)
+        assert after.lower_bound == pytest.approx(before.lower_bound)
+        assert after.pool_kept == before.kept
+
+
+def test_held_out_predictions_are_weighted_to_the_pool_by_hand() -> None:
+    """Held out: 50 at 0.6 (40 right), 50 at 0.95 (all right) — two bins. The pool: 90 at 0.6, 10 at 0.95.
+    Its expected precision is 0.9·0.8 + 0.1·1.0 = 0.82, not the held-out 0.9, and Kish's effective number
+    is 100² / (90²/50 + 10²/50) ≈ 61 held-out predictions."""
+    confidence = np.r_[np.full(50, 0.6), np.full(50, 0.95)]
+    correct = np.r_[np.arange(50) < 40, np.ones(50, dtype=bool)]
+    pool = np.r_[np.full(90, 0.6), np.full(10, 0.95)]
+    lowest, highest = precision_curve(confidence, correct, pool=pool)
+    assert (lowest.kept, lowest.correct, lowest.pool_kept) == (100, 90, 100)
+    assert lowest.precision == pytest.approx(0.82)
+    assert lowest.effective == pytest.approx(10_000 / (90**2 / 50 + 10**2 / 50))
+    assert lowest.lower_bound == pytest.approx(
+        clopper_pearson_lower(0.82 * lowest.effective, lowest.effective)
+    )
+    assert (highest.precision, highest.pool_kept, highest.effective) == (1.0, 10, pytest.approx(50))
+
+
+def test_a_pool_crowded_near_the_threshold_gets_a_threshold_that_keeps_the_target() -> None:
+    """The items left to pre-label are mostly the unsure ones (earlier rounds took the sure ones). A
+    prediction at confidence c is right with probability c. The unweighted threshold's precision on
+    that pool falls below the target; the pool-weighted one's does not."""
+    generator = np.random.default_rng(3)
+    confidence = generator.uniform(0.5, 1.0, 2000)
+    correct = generator.uniform(0, 1, 2000) < confidence
+    pool = np.r_[generator.uniform(0.5, 0.85, 8000), generator.uniform(0.85, 1.0, 2000)]
+
+    def true_precision(threshold: float) -> float:
+        return float(pool[pool >= threshold].mean())
+
+    for target in (0.85, 0.9):
+        plain = choose_threshold(precision_curve(confidence, correct), target)
+        weighted = choose_threshold(precision_curve(confidence, correct, pool=pool), target)
+        assert plain is not None and weighted is not None
+        assert true_precision(plain.threshold) < target
+        assert true_precision(weighted.threshold) >= target
+        assert weighted.pool_kept == int((pool >= weighted.threshold).sum())
+
+
+def test_a_threshold_above_every_pool_item_keeps_the_held_out_figures() -> None:
+    confidence = np.array([0.5, 0.7, 0.9, 0.99])
+    correct = np.array([False, True, True, True])
+    curve = precision_curve(confidence, correct, pool=np.array([0.6, 0.8]))
+    top = curve[-1]
+    assert (top.threshold, top.pool_kept, top.effective, top.precision) == (0.99, 0, None, 1.0)

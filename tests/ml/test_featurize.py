@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from tessera.core.settings import Settings
 from tessera.db.session import Database
-from tessera.items.models import Item, ItemHealth
+from tessera.items.models import Item, ItemHealth, ItemOrder
 from tessera.jobs.models import Job
 from tessera.ml.backbones import MobileNetV2
 from tessera.ml.embeddings import EmbeddingStore
@@ -150,6 +150,52 @@ def test_featurizing_embeds_each_item_once_and_skips_what_is_no_image(
     assert len(ok_list(client.get(f"/api/items/{new_item}/similar?k=9", headers=made.admin))) == 5
     refused = client.get(f"/api/items/{items['broken.png'].id}/similar", headers=made.admin)
     assert refused.status_code == 409
+
+
+def test_featurizing_an_image_project_serves_pages_of_similar_pictures_in_page_order(
+    client: TestClient, db: Database, settings: Settings
+) -> None:
+    """Two families of four pictures (reds, blues), pages of 4: featurizing groups them into two pages,
+    puts the clustered items first in the queue in page order, and each task the labeler gets is one
+    family, served as a clustered task."""
+    families = {"red": [(230, 20, 20), (200, 40, 30), (250, 60, 40), (180, 10, 10)]}
+    families["blue"] = [(b, g, r) for r, g, b in families["red"]]
+    files = {f"{family}{i}.png": (48, 32) for family in families for i in range(4)}
+    made = labeled_project(
+        client, db, settings, task_type="image_classification_multiclass", classes=["warm", "cold"],
+        files=files, labels={}, name="Families",
+    )  # fmt: skip
+    for family, colours in families.items():
+        for i, colour in enumerate(colours):
+            _picture(made.root / f"{family}{i}.png", colour)
+    ok(
+        client.put(
+            f"/api/projects/{made.project_id}/labeling-settings", json={"page_size": 4}, headers=made.admin
+        )
+    )
+    assert _featurize(client, made)["clustered_pages"] == 2
+    with db.read() as session:
+        rows = session.execute(
+            select(Item.path, Item.cluster_id, ItemOrder.rank)
+            .join(ItemOrder, ItemOrder.item_id == Item.id)
+            .where(Item.project_id == made.project_id)
+            .order_by(ItemOrder.rank)
+        ).all()
+    assert all(rank < 0 for _, _, rank in rows)  # ahead of every random rank
+    assert [cluster for _, cluster, _ in rows] == [0] * 4 + [1] * 4  # page by page
+    for page in (0, 1):
+        assert len({path[:-5] for path, cluster, _ in rows if cluster == page}) == 1  # one family
+
+    seen = []
+    for _ in range(2):
+        task = ok(client.post(f"/api/projects/{made.project_id}/tasks/next", json={}, headers=made.labeler))
+        assert task["kind"] == "clustered"
+        paths = {item["path"] for item in task["items"]}
+        assert len(paths) == 4 and len({path[:-5] for path in paths}) == 1
+        seen.append(paths)
+        answers = [{"item_id": item["id"], "label": {"classes": ["warm"]}} for item in task["items"]]
+        ok(client.post(f"/api/tasks/{task['id']}/submit", json={"labels": answers}, headers=made.labeler))
+    assert seen[0] | seen[1] == set(files)
 
 
 def test_a_labeler_cannot_start_featurizing(client: TestClient, db: Database, settings: Settings) -> None:

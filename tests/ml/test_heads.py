@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from tessera.ml.clustering import diverse_order, page_clusters, uncertainty_of
-from tessera.ml.heads import REGULARIZATIONS, Head, out_of_fold, predictions, train_head
+from tessera.ml.clustering import diverse_order, farthest_first, kmeans_groups, page_clusters, uncertainty_of
+from tessera.ml.heads import REGULARIZATIONS, Head, normalize, out_of_fold, predictions, train_head
 
 DIMENSIONS = 24
 
@@ -189,6 +189,26 @@ def test_pages_hold_at_most_a_page_of_similar_vectors() -> None:
     assert len(sizes) >= 50  # 200 items on pages of at most 4
     for page in np.unique(pages):
         assert len(set(blob[pages == page].tolist())) == 1, page
+
+
+def test_the_first_pages_span_the_blobs_before_any_blob_gets_a_second() -> None:
+    """Five blobs, seven k-means groups: page numbers take the first page of groups far apart first, so
+    pages 0–4 come from five different blobs; every group's first page comes before any second page."""
+    vectors, blob, _ = _blobs([40] * 5, seed=8, spread=0.3, dimensions=64)
+    pages = page_clusters(vectors, page_size=4)
+    first_blobs = [int(blob[pages == page][0]) for page in range(5)]
+    assert sorted(first_blobs) == [0, 1, 2, 3, 4]
+    groups = kmeans_groups(normalize(vectors), 7)
+    group_of_page = [int(groups[pages == page][0]) for page in range(int(pages.max()) + 1)]
+    assert len(set(group_of_page[:7])) == 7  # a first page of each of the seven groups
+
+
+def test_farthest_first_takes_every_point_once_even_when_some_coincide() -> None:
+    points = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 0.0], [0.1, 0.0], [5.0, 5.0]])
+    order = farthest_first(points)
+    assert sorted(order) == [0, 1, 2, 3, 4]
+    assert order[1] == 4  # the farthest from the first point, which lies nearest the mean
+    assert farthest_first(np.zeros((0, 2))) == []
 
 
 def test_a_single_group_is_cut_along_its_main_direction() -> None:

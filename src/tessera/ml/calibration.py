@@ -1,22 +1,31 @@
 """Choosing the confidence threshold above which the model's predictions become prelabels, from held-out
 (out-of-fold) predictions of human labels: precision against threshold, with a Clopper–Pearson lower
-confidence bound on each precision, and the lowest threshold whose bound meets the project's target."""
+confidence bound on each precision, and the lowest threshold whose bound meets the project's target.
+
+The precision that matters is that of the items the threshold pre-labels, and those are not spread over
+confidence like the held-out labels: once earlier rounds have pre-labeled the sure items, the items left
+crowd just above each new threshold, where predictions are right least often. So, given the confidences
+the model gives the items it would pre-label (`pool`), each held-out prediction is weighted by how common
+its confidence is among them (confidence bins of `BIN_ITEMS` held-out predictions): the precision is then
+that expected on the pool, and its bound uses Kish's effective number of held-out predictions."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 CONFIDENCE_LEVEL = 0.95  # of the one-sided lower bound on precision
 MIN_PREDICTIONS = 1  # a threshold keeping fewer held-out predictions than this is never chosen
+BIN_ITEMS = 25  # held-out predictions per confidence bin when weighting them to the pool
 
 
-def clopper_pearson_lower(correct: int, total: int, level: float = CONFIDENCE_LEVEL) -> float:
+def clopper_pearson_lower(correct: float, total: float, level: float = CONFIDENCE_LEVEL) -> float:
     """The exact one-sided lower bound on a binomial proportion: with `correct` successes out of `total`,
-    the true precision is at least this with probability `level`."""
+    the true precision is at least this with probability `level` (fractional counts: an effective
+    sample's)."""
     if total <= 0 or correct <= 0:
         return 0.0
     from scipy.stats import beta
@@ -32,9 +41,19 @@ class CurvePoint:
     precision: float
     lower_bound: float  # Clopper–Pearson lower bound on the precision
     coverage: float  # kept / all held-out predictions
+    pool_kept: int | None = None  # items to pre-label at or above the threshold (None: not weighted)
+    effective: float | None = None  # Kish's effective number of held-out predictions behind the bound
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        weighted = (
+            {
+                "pool_kept": self.pool_kept,
+                "effective": None if self.effective is None else round(self.effective, 2),
+            }
+            if self.pool_kept is not None
+            else {}
+        )
+        return weighted | {
             "threshold": round(self.threshold, 6),
             "kept": self.kept,
             "correct": self.correct,
@@ -45,9 +64,13 @@ class CurvePoint:
 
 
 def precision_curve(
-    confidence: np.ndarray[Any, Any], correct: np.ndarray[Any, Any], level: float = CONFIDENCE_LEVEL
+    confidence: np.ndarray[Any, Any],
+    correct: np.ndarray[Any, Any],
+    level: float = CONFIDENCE_LEVEL,
+    pool: np.ndarray[Any, Any] | None = None,
 ) -> list[CurvePoint]:
-    """One point per distinct confidence (from the lowest): keeping every prediction at or above it."""
+    """One point per distinct confidence (from the lowest): keeping every prediction at or above it.
+    With `pool` (the confidences of the items to pre-label), precision and bound are weighted to it."""
     confidence = np.asarray(confidence, dtype=np.float64)
     correct = np.asarray(correct, dtype=bool)
     total = len(confidence)
@@ -56,22 +79,63 @@ def precision_curve(
     order = np.argsort(-confidence, kind="stable")
     sorted_conf, sorted_right = confidence[order], correct[order]
     kept_right = np.cumsum(sorted_right)
+    weights = _PoolWeights(sorted_conf, sorted_right, pool) if pool is not None and len(pool) else None
     points: list[CurvePoint] = []
     # The last index of each run of equal confidences: a threshold keeps all of a tie or none of it.
     ends = np.flatnonzero(np.r_[sorted_conf[1:] != sorted_conf[:-1], True])
     for end in ends[::-1]:
         kept, right = int(end + 1), int(kept_right[end])
-        points.append(
-            CurvePoint(
-                threshold=float(sorted_conf[end]),
-                kept=kept,
-                correct=right,
-                precision=right / kept,
-                lower_bound=clopper_pearson_lower(right, kept, level),
-                coverage=kept / total,
-            )
+        point = CurvePoint(
+            threshold=float(sorted_conf[end]),
+            kept=kept,
+            correct=right,
+            precision=right / kept,
+            lower_bound=clopper_pearson_lower(right, kept, level),
+            coverage=kept / total,
         )
+        if weights is not None:
+            point = weights.weigh(point, level)
+        points.append(point)
     return points
+
+
+class _PoolWeights:
+    """Held-out predictions weighted to the pool's confidences, bin by bin (see the module's note)."""
+
+    def __init__(
+        self,
+        sorted_conf: np.ndarray[Any, Any],
+        sorted_right: np.ndarray[Any, Any],
+        pool: np.ndarray[Any, Any],
+    ) -> None:
+        ascending = sorted_conf[::-1]
+        # Bin edges at every BIN_ITEMS-th held-out confidence: each bin holds the prediction at its edge.
+        edges = np.unique(ascending[:: max(1, BIN_ITEMS)])[1:]
+        self.conf_bin = np.searchsorted(edges, sorted_conf, side="right")
+        self.right = sorted_right
+        self.pool = np.sort(np.asarray(pool, dtype=np.float64))
+        self.pool_bin = np.searchsorted(edges, self.pool, side="right")
+        self.bins = len(edges) + 1
+
+    def weigh(self, point: CurvePoint, level: float) -> CurvePoint:
+        kept = slice(0, point.kept)  # the held-out predictions at or above the threshold
+        held = np.bincount(self.conf_bin[kept], minlength=self.bins).astype(np.float64)
+        right = np.bincount(self.conf_bin[kept], weights=self.right[kept], minlength=self.bins)
+        start = int(np.searchsorted(self.pool, point.threshold, side="left"))  # the pool is sorted
+        pooled = np.bincount(self.pool_bin[start:], minlength=self.bins).astype(np.float64)
+        count = len(self.pool) - start
+        if count == 0:
+            return replace(point, pool_kept=0)
+        used = held > 0  # every pool item at or above the threshold falls in a bin with a held-out one
+        precision = float((pooled[used] * right[used] / held[used]).sum() / count)
+        effective = float(count**2 / (pooled[used] ** 2 / held[used]).sum())
+        return replace(
+            point,
+            precision=precision,
+            lower_bound=clopper_pearson_lower(precision * effective, effective, level),
+            pool_kept=count,
+            effective=effective,
+        )
 
 
 def choose_threshold(curve: list[CurvePoint], target: float) -> CurvePoint | None:

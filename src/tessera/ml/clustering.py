@@ -2,7 +2,12 @@
 the project's grid size, so that a labeler sees similar images together. k-means on the normalized
 embeddings (mini-batch k-means past 20,000 items) into groups of about `GROUP_PAGES` pages; within a group
 items are ordered along their first principal direction, so that each page holds close neighbours. Every
-page gets its own cluster id, which the queue's clustered strategy hands out whole."""
+page gets its own cluster id, which the queue's clustered strategy hands out whole.
+
+Page numbers are also the order in which pages are best labeled before a model can order them: the
+first page of every group, groups taken far from each other first (farthest-first over their
+centroids), then the second page of every group, and so on. A labeler's first hundred labels then span
+the embedding space instead of a few neighbourhoods, which is what the first model needs."""
 
 from __future__ import annotations
 
@@ -37,18 +42,37 @@ def page_clusters(vectors: np.ndarray[Any, Any], page_size: int, seed: int = 0) 
         return np.zeros(0, dtype=np.int64)
     x = normalize(vectors)
     groups = kmeans_groups(x, int(np.ceil(len(x) / (page_size * GROUP_PAGES))), seed)
-    pages = np.zeros(len(x), dtype=np.int64)
-    next_page = 0
-    for group in np.unique(groups):
-        members = np.flatnonzero(groups == group)
+    found = np.unique(groups)
+    centroids = np.stack([x[groups == group].mean(axis=0) for group in found])
+    cuts: list[tuple[int, int, np.ndarray[Any, Any]]] = []  # (turn, group's place, members)
+    for place, index in enumerate(farthest_first(centroids)):
+        members = np.flatnonzero(groups == found[index])
         if len(members) > page_size:
             centred = x[members] - x[members].mean(axis=0)
             direction = np.linalg.svd(centred, full_matrices=False)[2][0]
             members = members[np.argsort(centred @ direction, kind="stable")]
-        for start in range(0, len(members), page_size):
-            pages[members[start : start + page_size]] = next_page
-            next_page += 1
+        for turn, start in enumerate(range(0, len(members), page_size)):
+            cuts.append((turn, place, members[start : start + page_size]))
+    pages = np.zeros(len(x), dtype=np.int64)
+    for page, (_, _, members) in enumerate(sorted(cuts, key=lambda cut: cut[:2])):
+        pages[members] = page
     return pages
+
+
+def farthest_first(points: np.ndarray[Any, Any]) -> list[int]:
+    """Row indices in farthest-first order: from the point nearest the mean, each next one the farthest
+    from all taken so far."""
+    if len(points) == 0:
+        return []
+    taken = [int(np.argmin(np.linalg.norm(points - points.mean(axis=0), axis=1)))]
+    distance = np.linalg.norm(points - points[taken[0]], axis=1)
+    distance[taken[0]] = -1.0
+    for _ in range(len(points) - 1):
+        following = int(np.argmax(distance))  # a taken point's distance is -1: never taken twice
+        taken.append(following)
+        distance = np.minimum(distance, np.linalg.norm(points - points[following], axis=1))
+        distance[taken] = -1.0
+    return taken
 
 
 def diverse_order(uncertainty: np.ndarray[Any, Any], groups: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:

@@ -97,7 +97,7 @@ def run_inference(
         still_open = set(open_candidates(session, project.id))  # labelers went on while the model ran
         report.prelabeled = _replace_prelabels(session, project.id, still_open, offers, version)
         if active_learning:
-            report.reordered = _reorder(session, project.id, [i for i in order if i in still_open])
+            report.reordered = put_first(session, project.id, [i for i in order if i in still_open])
     return report
 
 
@@ -160,7 +160,7 @@ def _replace_prelabels(
     return len(kept)
 
 
-def _reorder(session: Session, project_id: int, ordered: list[int]) -> int:
+def put_first(session: Session, project_id: int, ordered: list[int]) -> int:
     """Put `ordered` first in the labeling order, in that order (negative ranks come before every random
     rank); items reordered by an earlier round and not in this one go back to their random rank."""
     restore_shuffled_order(session, project_id)
@@ -199,6 +199,17 @@ def restore_shuffled_order(session: Session, project_id: int) -> int:
         [{"project_id": project_id, "rank": rank, "item_id": item_id} for item_id, rank in moved],
     )
     return len(moved)
+
+
+def order_by_pages(session: Session, project_id: int) -> int:
+    """The queue's order without a model to order it: the open clustered items first, page by page in
+    their pages' order (ml/clustering.page_clusters numbers them so), the rest in the random order."""
+    ordered = session.scalars(
+        select(Item.id)
+        .where(Item.project_id == project_id, Item.state == ItemState.unlabeled, Item.cluster_id.is_not(None))
+        .order_by(Item.cluster_id, Item.rank)
+    ).all()
+    return put_first(session, project_id, list(ordered))
 
 
 def clear_clusters(session: Session, project_id: int) -> None:

@@ -21,7 +21,7 @@ from tessera.jobs.service import create_job
 from tessera.ml.clustering import page_clusters
 from tessera.ml.featurize import featurize_project, project_backbone, project_store
 from tessera.ml.heads import Head
-from tessera.ml.inference import open_candidates, run_inference, write_clusters
+from tessera.ml.inference import open_candidates, order_by_pages, run_inference, write_clusters
 from tessera.ml.models import MlSettings, ModelStatus, ModelVersion
 from tessera.ml.service import FEATURIZE_JOB, INFER_JOB, TRAIN_JOB, labeled_count, live_items, ml_settings
 from tessera.ml.training import (
@@ -66,7 +66,7 @@ def _project(context: JobContext) -> tuple[Project, MlSettings]:
     return project, row
 
 
-@job_function(FEATURIZE_JOB)
+@job_function(FEATURIZE_JOB, own_process=True)
 @single_threaded_math
 def run_featurize(context: JobContext) -> dict[str, Any]:
     project, row = _project(context)
@@ -101,10 +101,17 @@ def cluster_project(context: JobContext, project: Project) -> int:
     pages = page_clusters(vectors, page_size)
     with context.database.write() as session:
         write_clusters(session, project.id, ids.tolist(), pages)
+        modelled = session.scalar(
+            select(ModelVersion.id)
+            .where(ModelVersion.project_id == project.id, ModelVersion.status == ModelStatus.ready)
+            .limit(1)
+        )
+        if not (ml_settings(session, project).active_learning and modelled is not None):
+            order_by_pages(session, project.id)  # else active learning's order stands
     return int(pages.max()) + 1 if len(pages) else 0
 
 
-@job_function(TRAIN_JOB)
+@job_function(TRAIN_JOB, own_process=True)
 @single_threaded_math
 def run_training(context: JobContext) -> dict[str, Any]:
     project, row = _project(context)
@@ -135,7 +142,10 @@ def run_training(context: JobContext) -> dict[str, Any]:
         context.progress(
             0, None, f"training and validating model v{version.version} on {len(data.item_ids):,} labels"
         )
-        head, figures, issues = train_round(data, row.target_precision, multilabel, seed=version.version)
+        pool = _pool_sample(context, project, seed=version.version)
+        head, figures, issues = train_round(
+            data, row.target_precision, multilabel, seed=version.version, pool=pool
+        )
         path = head_path(context.settings, project.id, version.version)
         head.save(path)
         store_label_issues(context.database, project.id, version.version, issues)
@@ -171,7 +181,19 @@ def run_training(context: JobContext) -> dict[str, Any]:
     }
 
 
-@job_function(INFER_JOB)
+POOL_SAMPLE = 20_000  # open items whose confidences the threshold is weighted to (ml/calibration.py)
+
+
+def _pool_sample(context: JobContext, project: Project, seed: int) -> np.ndarray[Any, Any]:
+    """Embeddings of (a random sample of) the open items the new head may pre-label."""
+    with context.database.read() as session:
+        candidates = np.array(open_candidates(session, project.id), dtype=np.int64)
+    if len(candidates) > POOL_SAMPLE:
+        candidates = np.sort(np.random.default_rng(seed).choice(candidates, POOL_SAMPLE, replace=False))
+    return project_store(project, context.settings).load(candidates)[1]
+
+
+@job_function(INFER_JOB, own_process=True)
 @single_threaded_math
 def run_infer(context: JobContext) -> dict[str, Any]:
     project, row = _project(context)

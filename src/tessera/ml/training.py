@@ -116,9 +116,14 @@ def correctness(
 
 
 def validate(
-    data: TrainingData, oof: np.ndarray[Any, Any], target_precision: float, multilabel: bool
+    data: TrainingData,
+    oof: np.ndarray[Any, Any],
+    target_precision: float,
+    multilabel: bool,
+    pool: np.ndarray[Any, Any] | None = None,
 ) -> dict[str, Any]:
-    """The held-out figures: curve, threshold (or why none), metrics.
+    """The held-out figures: curve, threshold (or why none), metrics. `pool`: the confidences of the
+    items this round may pre-label, to which the held-out precision is weighted (ml/calibration.py).
 
     The curve is computed on the items labeled without a pre-filled label. Items whose prelabel a
     labeler confirmed were the ones an earlier model was sure of: counting them made the held-out
@@ -132,7 +137,7 @@ def validate(
     chosen_rows = data.calibration if data.calibration is not None and data.calibration.any() else None
     right = every_right if chosen_rows is None else every_right[chosen_rows]
     confidence = confidence if chosen_rows is None else confidence[chosen_rows]
-    curve = precision_curve(confidence, right)
+    curve = precision_curve(confidence, right, pool=pool)
     chosen = choose_threshold(curve, target_precision)
     best = max(
         (p.precision for p in curve if p.kept >= 10), default=float(right.mean()) if len(right) else 0.0
@@ -259,18 +264,28 @@ def finish_version(database: Database, version_id: int, **values: Any) -> None:
 
 
 def train_round(
-    data: TrainingData, target: float, multilabel: bool, seed: int = 0
+    data: TrainingData,
+    target: float,
+    multilabel: bool,
+    seed: int = 0,
+    pool: np.ndarray[Any, Any] | None = None,
 ) -> tuple[Head, dict[str, Any], list[dict[str, Any]]]:
-    """Train and validate on `data`: (the head on every label, validation figures, label issues)."""
+    """Train and validate on `data`: (the head on every label, validation figures, label issues).
+    `pool`: embeddings of (a sample of) the items the head may pre-label, to weight the threshold to."""
     if len(data.item_ids) < 4:
         raise Invalid("too few labeled items with embeddings to train (at least 4 are needed)")
     oof, strength = out_of_fold(data.vectors, data.targets, data.classes, multilabel=multilabel, seed=seed)
-    figures = validate(data, oof, target, multilabel)
-    issues = find_label_issues(data, oof, multilabel)
-    figures["metrics"]["regularization_c"] = strength
     head = train_head(
         data.vectors, data.targets, data.classes, multilabel=multilabel, seed=seed, strength=strength
     )
+    pool_confidence = None
+    if pool is not None and len(pool):
+        predicted, pool_confidence = predictions(head.probabilities(pool), multilabel=multilabel)
+        if multilabel:  # an empty set is never offered
+            pool_confidence = pool_confidence[predicted.sum(axis=1) > 0]
+    figures = validate(data, oof, target, multilabel, pool_confidence)
+    issues = find_label_issues(data, oof, multilabel)
+    figures["metrics"]["regularization_c"] = strength
     return head, figures, issues
 
 

@@ -12,7 +12,7 @@ from tessera.api.deps import ActorDep, ProjectId, SessionDep, SettingsDep
 from tessera.api.schemas.common import ERROR_RESPONSES
 from tessera.api.schemas.ml import JobStartedOut, MlSettingsIn, MlStatusOut, ModelOut, SimilarItemOut
 from tessera.ingest.media import get_item
-from tessera.ml.inference import restore_shuffled_order
+from tessera.ml.inference import order_by_pages
 from tessera.ml.service import (
     list_models,
     ml_status,
@@ -39,12 +39,13 @@ def read_ml(project_id: ProjectId, actor: ActorDep, session: SessionDep) -> MlSt
 def change_ml_settings(
     project_id: ProjectId, body: MlSettingsIn, actor: ActorDep, session: SessionDep
 ) -> MlStatusOut:
-    """Change ML assist's settings; turning active learning off puts the queue back in its random order."""
+    """Change ML assist's settings; turning active learning off puts the queue back in its order without a
+    model: clustered pages in their order, then the random order."""
     project = get_project(session, project_id)
     authorize(actor, MlPolicy.manage(project.id))
     row = update_ml_settings(session, project, body.model_dump(exclude_none=True))
     if not row.active_learning:
-        restore_shuffled_order(session, project.id)
+        order_by_pages(session, project.id)
     return MlStatusOut.model_validate(ml_status(session, project))
 
 

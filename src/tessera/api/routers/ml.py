@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from tessera.accounts.policies import authorize
 from tessera.accounts.policies.ml import MlPolicy
-from tessera.api.deps import ActorDep, ProjectId, SessionDep, SettingsDep
+from tessera.api.deps import ActorDep, ItemId, ProjectId, SessionDep, SettingsDep
 from tessera.api.schemas.common import ERROR_RESPONSES
 from tessera.api.schemas.ml import JobStartedOut, MlSettingsIn, MlStatusOut, ModelOut, SimilarItemOut
 from tessera.ingest.media import get_item
@@ -85,7 +85,7 @@ def read_models(
 
 @router.get("/items/{item_id}/similar", response_model=list[SimilarItemOut])
 def read_similar(
-    item_id: int,
+    item_id: ItemId,
     actor: ActorDep,
     session: SessionDep,
     settings: SettingsDep,

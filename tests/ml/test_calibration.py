@@ -225,3 +225,22 @@ def test_a_threshold_above_every_pool_item_keeps_the_held_out_figures() -> None:
     curve = precision_curve(confidence, correct, pool=np.array([0.6, 0.8]))
     top = curve[-1]
     assert (top.threshold, top.pool_kept, top.effective, top.precision) == (0.99, 0, None, 1.0)
+
+
+def test_a_pool_surer_than_the_held_out_set_is_served_by_the_plain_estimate() -> None:
+    """Active learning labels the unsure items, so the pool lies higher than the held-out predictions.
+    Precision rises with confidence, so the plain estimate already errs on the safe side; weighting up
+    the few sure held-out predictions would shrink the evidence to them. The curve stays as it was."""
+    generator = np.random.default_rng(11)
+    confidence = np.r_[generator.uniform(0.5, 0.9, 250), generator.uniform(0.9, 1.0, 50)]
+    correct = generator.uniform(0, 1, 300) < confidence
+    pool = np.r_[generator.uniform(0.9, 1.0, 900), generator.uniform(0.5, 0.9, 100)]
+    plain = precision_curve(confidence, correct)
+    weighted = precision_curve(confidence, correct, pool=pool)
+    lowest_plain, lowest = plain[0], weighted[0]
+    assert lowest.precision == pytest.approx(lowest_plain.precision)
+    assert lowest.effective == pytest.approx(lowest_plain.kept)
+    assert lowest.lower_bound == pytest.approx(lowest_plain.lower_bound)
+    for before, after in zip(plain, weighted, strict=True):  # never above the plain estimate's evidence
+        if after.effective is not None:
+            assert after.effective <= before.kept + 1e-9

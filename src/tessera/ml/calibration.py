@@ -5,9 +5,13 @@ confidence bound on each precision, and the lowest threshold whose bound meets t
 The precision that matters is that of the items the threshold pre-labels, and those are not spread over
 confidence like the held-out labels: once earlier rounds have pre-labeled the sure items, the items left
 crowd just above each new threshold, where predictions are right least often. So, given the confidences
-the model gives the items it would pre-label (`pool`), each held-out prediction is weighted by how common
-its confidence is among them (confidence bins of `BIN_ITEMS` held-out predictions): the precision is then
-that expected on the pool, and its bound uses Kish's effective number of held-out predictions."""
+the model gives the items it would pre-label (`pool`), the held-out predictions are weighted (confidence
+bins of `BIN_ITEMS` of them) to the pool's spread where the pool lies lower than they do, and left as they
+are where it lies higher: precision rises with confidence, so a pool surer than the held-out labels
+(active learning labels the unsure items) is already served by the plain estimate, and weighting up the
+few sure held-out predictions would only shrink the evidence. Formally the spread is the larger of the
+two distribution functions, which both the pool's and the held-out one's dominate; the precision under
+it is at most the pool's. Its bound uses Kish's effective number of held-out predictions."""
 
 from __future__ import annotations
 
@@ -126,9 +130,13 @@ class _PoolWeights:
         count = len(self.pool) - start
         if count == 0:
             return replace(point, pool_kept=0)
-        used = held > 0  # every pool item at or above the threshold falls in a bin with a held-out one
-        precision = float((pooled[used] * right[used] / held[used]).sum() / count)
-        effective = float(count**2 / (pooled[used] ** 2 / held[used]).sum())
+        # The spread to weigh to: the pool's where it lies lower than the held-out predictions, theirs
+        # where it lies higher — the larger of the two distribution functions, bin by bin from the lowest.
+        lower = np.maximum(np.cumsum(pooled) / count, np.cumsum(held) / point.kept)
+        share = np.diff(lower, prepend=0.0)
+        used = held > 0  # every bin from the threshold's up holds a held-out prediction
+        precision = float((share[used] * right[used] / held[used]).sum())
+        effective = float(1.0 / (share[used] ** 2 / held[used]).sum())
         return replace(
             point,
             precision=precision,

@@ -9,6 +9,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -346,3 +347,37 @@ def test_the_settings_reach_the_child_with_their_secrets(settings: Settings) -> 
     assert rebuilt.secret_key.get_secret_value() == "a long secret key for the child"
     assert rebuilt.data_dir == secret.data_dir
     assert rebuilt.resolved_database_url() == secret.resolved_database_url()
+
+
+def test_the_child_uses_the_parents_database_whatever_the_settings_name(
+    db: Database, one_thread: Settings, tmp_path: Path
+) -> None:
+    elsewhere = one_thread.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'other.db'}"})
+    runner = ThreadPoolRunner(db, elsewhere)
+    attach_runner(db, runner)
+    try:
+        job_id = _start(db, "test.own_process")
+        done = wait_for(
+            lambda: _status(db, job_id),
+            lambda job: job.status != JobStatus.queued and job.finished_at,
+            what="end",
+        )
+    finally:
+        runner.close()
+        attach_runner(db, None)
+    assert done.status == JobStatus.succeeded, done.error
+
+
+def test_a_child_that_cannot_start_fails_the_job_it_never_claimed(db: Database, one_thread: Settings) -> None:
+    broken = one_thread.model_copy(update={"job_modules": ["tests.support.no_such_module"]})
+    runner = ThreadPoolRunner(db, broken)
+    attach_runner(db, runner)
+    try:
+        job_id = _start(db, "test.own_process")
+        done = wait_for(
+            lambda: _status(db, job_id), lambda job: job.status == JobStatus.failed, what="failure"
+        )
+    finally:
+        runner.close()
+        attach_runner(db, None)
+    assert "exit code 1" in (done.message or "") and done.attempts == 0

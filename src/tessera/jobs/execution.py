@@ -141,12 +141,13 @@ def _end(
     return JobStatus(final) if final is not None else status
 
 
-def fail_if_running(database: Database, job_id: int, message: str) -> bool:
-    """Fail a job whose run ended without recording how (its process died); whether it was running."""
+def fail_unfinished(database: Database, job_id: int, message: str) -> bool:
+    """Fail a job whose process died before recording how its run ended, or before claiming it (still
+    queued: nothing else would hand it over soon); whether it was unfinished."""
     with database.write() as session:
         failed = session.execute(
             update(Job)
-            .where(Job.id == job_id, Job.status == JobStatus.running)
+            .where(Job.id == job_id, Job.status.in_([JobStatus.running, JobStatus.queued]))
             .values(status=JobStatus.failed, message=message[:500], error=message, finished_at=clock.now())
         )
         return bool(failed.rowcount == 1)  # type: ignore[attr-defined]

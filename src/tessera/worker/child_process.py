@@ -24,7 +24,7 @@ from pydantic import SecretStr
 
 from tessera.core.settings import Settings
 from tessera.db.session import Database
-from tessera.jobs.execution import execute_job, fail_if_running
+from tessera.jobs.execution import execute_job, fail_unfinished
 from tessera.jobs.runner import attach_runner
 
 log = logging.getLogger(__name__)
@@ -44,12 +44,16 @@ class HandBack:
         pass
 
 
-def settings_payload(settings: Settings) -> str:
-    """The settings as JSON the child rebuilds them from, secrets included (they go through a pipe)."""
+def settings_payload(settings: Settings, database_url: str | None = None) -> str:
+    """The settings as JSON the child rebuilds them from, secrets included (they go through a pipe);
+    `database_url`: the database the parent really uses, when it was opened from another URL than the
+    settings name (tests, embedding applications)."""
     values: dict[str, Any] = settings.model_dump(mode="json")
     for name, value in settings:
         if isinstance(value, SecretStr):
             values[name] = value.get_secret_value()
+    if database_url is not None:
+        values["database_url"] = database_url
     return json.dumps(values)
 
 
@@ -71,7 +75,8 @@ def run_in_child(
     assert process.stdin is not None
     assert process.stdout is not None
     with process.stdin:
-        process.stdin.write(settings_payload(settings))
+        url = database.engine.url.render_as_string(hide_password=False)
+        process.stdin.write(settings_payload(settings, url))
     reader = threading.Thread(target=_hand_over, args=(process.stdout, submit), daemon=True)
     reader.start()
     while process.poll() is None:
@@ -84,7 +89,7 @@ def run_in_child(
                 process.wait()
     reader.join()
     if process.returncode != 0:
-        fail_if_running(database, job_id, f"the job's process ended with exit code {process.returncode}")
+        fail_unfinished(database, job_id, f"the job's process ended with exit code {process.returncode}")
 
 
 def _hand_over(lines: IO[str], submit: Callable[[int], None]) -> None:

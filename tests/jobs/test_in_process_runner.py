@@ -8,6 +8,7 @@ import os
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,18 @@ def test_a_running_job_can_be_cancelled(client: TestClient, admin: dict[str, str
     retried = client.post(f"/api/jobs/{job_id}/retry", headers=admin)
     assert retried.status_code == 200
     assert retried.json()["cancel_requested"] is False
+
+
+@contextmanager
+def _running(db: Database, settings: Settings) -> Iterator[ThreadPoolRunner]:
+    """An in-process runner attached to `db` until the block ends (then closed: running jobs stop)."""
+    runner = ThreadPoolRunner(db, settings)
+    attach_runner(db, runner)
+    try:
+        yield runner
+    finally:
+        runner.close()
+        attach_runner(db, None)
 
 
 def _status(db: Database, job_id: int) -> Job:
@@ -278,16 +291,11 @@ def test_an_unknown_job_kind_is_refused(db: Database, spy: SpyRunner) -> None:
 def test_jobs_run_at_a_lower_cpu_priority_than_the_requests(db: Database, one_thread: Settings) -> None:
     """Featurizing must not slow labelers: the job thread, and the threads it starts, are niced."""
     own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    runner = ThreadPoolRunner(db, one_thread.model_copy(update={"job_niceness": 5}))
-    attach_runner(db, runner)
-    try:
+    with _running(db, one_thread.model_copy(update={"job_niceness": 5})):
         job_id = _start(db, "test.priority")
         done = wait_for(
             lambda: _status(db, job_id), lambda job: job.status == JobStatus.succeeded, what="job"
         )
-    finally:
-        runner.close()
-        attach_runner(db, None)
     assert done.result == {"job": min(19, own + 5), "child": min(19, own + 5)}
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own  # the caller's is untouched
 
@@ -296,16 +304,11 @@ def test_a_job_kind_that_asks_for_its_own_process_runs_in_a_child_at_low_priorit
     db: Database, one_thread: Settings
 ) -> None:
     own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    runner = ThreadPoolRunner(db, one_thread.model_copy(update={"job_niceness": 5}))
-    attach_runner(db, runner)
-    try:
+    with _running(db, one_thread.model_copy(update={"job_niceness": 5})):
         job_id = _start(db, "test.own_process")
         done = wait_for(
             lambda: _status(db, job_id), lambda job: job.status == JobStatus.succeeded, what="job"
         )
-    finally:
-        runner.close()
-        attach_runner(db, None)
     assert done.result is not None
     assert done.result["pid"] != os.getpid()
     assert done.result["worker"].endswith(f":{done.result['pid']}:child")
@@ -313,28 +316,18 @@ def test_a_job_kind_that_asks_for_its_own_process_runs_in_a_child_at_low_priorit
 
 
 def test_a_child_that_dies_fails_its_job_with_the_exit_code(db: Database, one_thread: Settings) -> None:
-    runner = ThreadPoolRunner(db, one_thread)
-    attach_runner(db, runner)
-    try:
+    with _running(db, one_thread):
         job_id = _start(db, "test.own_process", exit_code=3)
         done = wait_for(
             lambda: _status(db, job_id), lambda job: job.status == JobStatus.failed, what="failure"
         )
-    finally:
-        runner.close()
-        attach_runner(db, None)
     assert "exit code 3" in (done.message or "")
 
 
 def test_a_shutdown_puts_a_child_processs_job_back_in_the_queue(db: Database, one_thread: Settings) -> None:
-    runner = ThreadPoolRunner(db, one_thread)
-    attach_runner(db, runner)
-    try:
+    with _running(db, one_thread):  # the child gets SIGTERM and stops at its next progress report
         job_id = _start(db, "test.own_process", steps=400)  # 20 s unless stopped
         wait_for(lambda: _status(db, job_id), lambda job: job.progress_done > 0, what="progress")
-    finally:
-        runner.close()  # the child gets SIGTERM and stops at its next progress report
-        attach_runner(db, None)
     back = _status(db, job_id)
     assert back.status == JobStatus.queued and "interrupted" in (back.message or "")
     assert back.progress_done < 400
@@ -353,31 +346,21 @@ def test_the_child_uses_the_parents_database_whatever_the_settings_name(
     db: Database, one_thread: Settings, tmp_path: Path
 ) -> None:
     elsewhere = one_thread.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'other.db'}"})
-    runner = ThreadPoolRunner(db, elsewhere)
-    attach_runner(db, runner)
-    try:
+    with _running(db, elsewhere):
         job_id = _start(db, "test.own_process")
         done = wait_for(
             lambda: _status(db, job_id),
             lambda job: job.status != JobStatus.queued and job.finished_at,
             what="end",
         )
-    finally:
-        runner.close()
-        attach_runner(db, None)
     assert done.status == JobStatus.succeeded, done.error
 
 
 def test_a_child_that_cannot_start_fails_the_job_it_never_claimed(db: Database, one_thread: Settings) -> None:
     broken = one_thread.model_copy(update={"job_modules": ["tests.support.no_such_module"]})
-    runner = ThreadPoolRunner(db, broken)
-    attach_runner(db, runner)
-    try:
+    with _running(db, broken):
         job_id = _start(db, "test.own_process")
         done = wait_for(
             lambda: _status(db, job_id), lambda job: job.status == JobStatus.failed, what="failure"
         )
-    finally:
-        runner.close()
-        attach_runner(db, None)
     assert "exit code 1" in (done.message or "") and done.attempts == 0

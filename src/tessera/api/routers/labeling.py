@@ -5,15 +5,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Path, Query
+from fastapi import APIRouter, BackgroundTasks, Path, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tessera.accounts.models import ProjectRole
-from tessera.accounts.policies import authorize
+from tessera.accounts.policies import Actor, authorize
 from tessera.accounts.policies.labeling import LabelingPolicy
-from tessera.api.deps import ActorDep, DatabaseDep, ProjectId, SessionDep, SettingsDep, UserId
+from tessera.api.deps import (
+    ActorDep,
+    DatabaseDep,
+    ProjectId,
+    SessionDep,
+    SettingsDep,
+    UserId,
+    in_write_transaction,
+)
 from tessera.api.schemas.common import ERROR_RESPONSES
 from tessera.api.schemas.labeling import (
     AnnotationOut,
@@ -56,6 +65,12 @@ from tessera.review.workflow import (
 router = APIRouter(prefix="/api", tags=["labeling"], responses=ERROR_RESPONSES)
 TaskId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Task id")]
 AnnotationId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Annotation id")]
+
+
+def json_response(model: BaseModel) -> Response:
+    """The model as FastAPI would send it, without FastAPI validating it again against the route's
+    response model (it was built as that model)."""
+    return Response(content=model.model_dump_json(), media_type="application/json")
 
 
 def class_names(project: Project) -> dict[int, str]:
@@ -129,25 +144,28 @@ def update_labeling_settings_route(
     response_model=TaskOut,
     responses={204: {"description": "No item left for you"}},
 )
-def claim_next_task(
+async def claim_next_task(
     project_id: ProjectId,
     body: NextTask,
-    actor: ActorDep,
-    session: SessionDep,
+    request: Request,
     database: DatabaseDep,
     settings: SettingsDep,
     background: BackgroundTasks,
-) -> Any:
+) -> Response:
     """Your open task (its lease renewed), or the next page of items under a new lease; 204 when no item
     is left for you; 409 while the project is paused."""
-    project = get_project(session, project_id)
-    authorize(actor, LabelingPolicy.label(project.id))
-    task = claim_task(session, project=project, user_id=actor.user.id, kind=body.kind)
-    if task is None:
+
+    def claim(session: Session, actor: Actor) -> tuple[Project, TaskOut | None]:
+        project = get_project(session, project_id)
+        authorize(actor, LabelingPolicy.label(project.id))
+        task = claim_task(session, project=project, user_id=actor.user.id, kind=body.kind)
+        return project, task_out(session, task, project) if task is not None else None
+
+    project, shown = await in_write_transaction(request, background, claim)
+    if shown is None:
         return Response(status_code=204)
-    shown = task_out(session, task, project)
     _look_ahead(background, database, settings, project, shown)
-    return shown
+    return json_response(shown)
 
 
 def _look_ahead(
@@ -178,34 +196,38 @@ def read_task(task_id: TaskId, actor: ActorDep, session: SessionDep) -> TaskOut:
 
 
 @router.post("/tasks/{task_id}/submit", response_model=SubmittedTaskOut)
-def submit_task_labels(
+async def submit_task_labels(
     task_id: TaskId,
     body: SubmissionIn,
-    actor: ActorDep,
-    session: SessionDep,
+    request: Request,
     database: DatabaseDep,
     settings: SettingsDep,
     background: BackgroundTasks,
-) -> SubmittedTaskOut:
+) -> Response:
     """Submit labels for items of your task (all or some); 409 "lease expired" when it ran out, 422 naming
     a class that is not in the project. A retry with the same idempotency key changes nothing. With
     `next`, your next task comes back too (`next_task`), claimed in the same transaction."""
-    task = _task_for(session, actor, task_id)
-    project = get_project(session, task.project_id)
-    submit_labels(
-        session,
-        project=project,
-        task=task,
-        user_id=actor.user.id,
-        submissions=[Submission(entry.item_id, entry.label, entry.seconds) for entry in body.labels],
-        idempotency_key=body.idempotency_key,
-        image_size=image_reader(session, settings),
-    )
-    submitted = task_out(session, task, project)
-    following = claim_task(session, project=project, user_id=actor.user.id) if body.next else None
-    next_task = task_out(session, following, project) if following else None
-    _look_ahead(background, database, settings, project, next_task)
-    return SubmittedTaskOut(**dict(submitted), next_task=next_task)
+
+    def submit(session: Session, actor: Actor) -> tuple[Project, SubmittedTaskOut]:
+        task = _task_for(session, actor, task_id)
+        project = get_project(session, task.project_id)
+        submit_labels(
+            session,
+            project=project,
+            task=task,
+            user_id=actor.user.id,
+            submissions=[Submission(entry.item_id, entry.label, entry.seconds) for entry in body.labels],
+            idempotency_key=body.idempotency_key,
+            image_size=image_reader(session, settings),
+        )
+        submitted = task_out(session, task, project)
+        following = claim_task(session, project=project, user_id=actor.user.id) if body.next else None
+        next_task = task_out(session, following, project) if following else None
+        return project, SubmittedTaskOut(**dict(submitted), next_task=next_task)
+
+    project, submitted = await in_write_transaction(request, background, submit)
+    _look_ahead(background, database, settings, project, submitted.next_task)
+    return json_response(submitted)
 
 
 @router.post("/tasks/{task_id}/skip", response_model=TaskOut)

@@ -20,7 +20,7 @@ from tessera.items.models import Item, ItemState
 from tessera.labels.models import Annotation, AnnotationStatus
 from tessera.projects.service import get_project
 from tessera.queue.models import Task, TaskItem, TaskKind
-from tessera.queue.service import _candidates, _claim_items, _claimable, claim_task
+from tessera.queue.service import _candidates, _claim_items, _claimable, claim_task, waiting_kinds
 from tessera.review.workflow import Submission, submit_labels
 
 CLASSES = ("cat", "dog", "bird", "car", "tree")
@@ -102,12 +102,13 @@ def reference_figures(url: str, project_id: int, user_id: int, page_size: int) -
         with database.read() as session:
             started = time.perf_counter()
             conditions = _claimable(project_id, user_id, 1)
-            _candidates(session, project_id, user_id, conditions, page_size)
+            _candidates(session, project_id, user_id, conditions, page_size, False)
             select_ms.append((time.perf_counter() - started) * 1000)
         with database.write_sessions() as session:  # BEGIN IMMEDIATE on SQLite, as a claim does
             session.begin()
             started = time.perf_counter()
-            _claim_items(session, project_id, user_id, TaskKind.manual, page_size, 1)
+            waiting = waiting_kinds(session, project_id, user_id)
+            _claim_items(session, project_id, user_id, TaskKind.manual, page_size, 1, waiting)
             claim_ms.append((time.perf_counter() - started) * 1000)
             session.rollback()
     check_ms, indexed_ms = [], []

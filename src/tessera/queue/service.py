@@ -13,10 +13,11 @@ items assigned to someone else never come.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 
-from sqlalchemy import ColumnElement, Row, and_, case, exists, or_, select, update
+from sqlalchemy import ColumnElement, Row, and_, bindparam, case, exists, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from tessera.core import clock
@@ -54,21 +55,55 @@ def claim_task(
     if held is not None:
         held.lease_until = lease
         return held
+    waiting = waiting_kinds(session, project.id, user_id)
     for strategy in (kind,) if kind else (TaskKind.prelabeled, TaskKind.clustered, TaskKind.manual):
         item_ids = _claim_items(
-            session, project.id, user_id, strategy, settings.page_size, settings.min_labelers
+            session, project.id, user_id, strategy, settings.page_size, settings.min_labelers, waiting
         )
         if item_ids:
             task = Task(project_id=project.id, user_id=user_id, kind=strategy, lease_until=lease)
             session.add(task)
             session.flush()
-            session.add_all(
-                TaskItem(task_id=task.id, item_id=item_id, position=position)
-                for position, item_id in enumerate(item_ids)
+            session.execute(  # one executemany, without an ORM object per item
+                insert(TaskItem),
+                [
+                    {"task_id": task.id, "item_id": item_id, "position": position}
+                    for position, item_id in enumerate(item_ids)
+                ],
             )
-            session.flush()
             return task
     return None
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Which kinds of unlabeled items the project has at all, and whether any is assigned to the labeler:
+    each a partial-index probe, asked together once per claim (the strategies that find none are not
+    tried with the ordered scan)."""
+
+    prelabeled: bool
+    clustered: bool
+    assigned: bool
+
+
+def _probe(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    waiting = (Item.project_id == bindparam("project_id"), Item.state == ItemState.unlabeled)
+    return exists(select(Item.id).where(*waiting, *conditions))
+
+
+# Built once, run with the project's and the labeler's ids: one statement, compiled once.
+_WAITING = select(
+    _probe(PRELABELED),
+    _probe(Item.cluster_id.is_not(None)),
+    _probe(Item.assigned_user_id == bindparam("user_id")),
+)
+
+
+def waiting_kinds(session: Session, project_id: int, user_id: int) -> Waiting:
+    prelabeled, clustered, assigned = session.execute(
+        _WAITING, {"project_id": project_id, "user_id": user_id}
+    ).one()
+    return Waiting(bool(prelabeled), bool(clustered), bool(assigned))
 
 
 def _claimable(project_id: int, user_id: int, min_labelers: int) -> list[ColumnElement[bool]]:
@@ -101,30 +136,32 @@ def _claimable_conditions(
     )
 
 
-def _any(session: Session, *conditions: ColumnElement[bool]) -> bool:
-    """Is there such an item? (Asked through a partial index before an ordered scan that would find none.)"""
-    return session.scalar(select(Item.id).where(*conditions).limit(1)) is not None
-
-
 def _claim_items(
-    session: Session, project_id: int, user_id: int, kind: TaskKind, page_size: int, min_labelers: int
+    session: Session,
+    project_id: int,
+    user_id: int,
+    kind: TaskKind,
+    page_size: int,
+    min_labelers: int,
+    waiting: Waiting,
 ) -> list[int]:
     conditions = _claimable(project_id, user_id, min_labelers)
-    waiting = (Item.project_id == project_id, Item.state == ItemState.unlabeled)
     if kind == TaskKind.prelabeled:
-        if not _any(session, *waiting, PRELABELED):
+        if not waiting.prelabeled:
             return []
         conditions.append(PRELABELED)
     elif kind == TaskKind.clustered:
-        if not _any(session, *waiting, Item.cluster_id.is_not(None)):
+        if not waiting.clustered:
             return []
-        first = _candidates(session, project_id, user_id, [*conditions, Item.cluster_id.is_not(None)], 1)
+        first = _candidates(
+            session, project_id, user_id, [*conditions, Item.cluster_id.is_not(None)], 1, waiting.assigned
+        )
         if not first:
             return []
         conditions.append(
             Item.cluster_id == session.scalar(select(Item.cluster_id).where(Item.id == first[0]))
         )
-    item_ids = _candidates(session, project_id, user_id, conditions, page_size)
+    item_ids = _candidates(session, project_id, user_id, conditions, page_size, waiting.assigned)
     if not item_ids:
         return []
     claimed = session.execute(
@@ -140,17 +177,18 @@ def _claim_items(
 
 
 def _candidates(
-    session: Session, project_id: int, user_id: int, conditions: Sequence[ColumnElement[bool]], limit: int
+    session: Session,
+    project_id: int,
+    user_id: int,
+    conditions: Sequence[ColumnElement[bool]],
+    limit: int,
+    assigned_first: bool,
 ) -> list[int]:
-    """Ids in the project's order: first those assigned to the labeler, then unassigned ones."""
+    """Ids in the project's order: first those assigned to the labeler (when any is), then unassigned
+    ones."""
     found: list[int] = []
     passes: list[ColumnElement[bool]] = [Item.assigned_user_id.is_(None)]
-    if _any(
-        session,
-        Item.assigned_user_id == user_id,
-        Item.project_id == project_id,
-        Item.state == ItemState.unlabeled,
-    ):
+    if assigned_first:
         passes.insert(0, Item.assigned_user_id == user_id)
     for assigned in passes:
         query = (
@@ -225,10 +263,16 @@ def release_items(session: Session, project_id: int, item_ids: Sequence[int]) ->
     add_counts(session, project_id, {CLAIMED: -len(freed), WAITING: sum(1 for labels in freed if labels > 0)})
 
 
-def close_task(session: Session, task: Task, status: TaskStatus) -> None:
-    pending = session.scalars(
-        select(TaskItem.item_id).where(TaskItem.task_id == task.id, TaskItem.outcome == ItemOutcome.pending)
-    ).all()
+def close_task(
+    session: Session, task: Task, status: TaskStatus, *, pending: Sequence[int] | None = None
+) -> None:
+    """End the task; its pending items (`pending` when the caller knows them) go back to the queue."""
+    if pending is None:
+        pending = session.scalars(
+            select(TaskItem.item_id).where(
+                TaskItem.task_id == task.id, TaskItem.outcome == ItemOutcome.pending
+            )
+        ).all()
     release_items(session, task.project_id, pending)
     task.status, task.closed_at = status, clock.now()
     session.flush()

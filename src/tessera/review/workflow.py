@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from tessera.core import clock
@@ -90,6 +90,8 @@ def submit_labels(
             raise Invalid(
                 f"item {submission.item_id} is not waiting in task {task.id}", field=f"labels.{index}"
             )
+    annotations: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
     with items_loaded(session, [submission.item_id for submission in submissions]) as items:
         for index, submission in enumerate(submissions):  # every label is checked before any is written
             context = label_context(project, items[submission.item_id], image_size)
@@ -98,21 +100,24 @@ def submit_labels(
             item = items[submission.item_id]
             before = Standing.of(session, item)
             key = f"{idempotency_key}:{item.id}" if idempotency_key else None
-            session.add(
-                Annotation(
-                    project_id=project.id, item_id=item.id, user_id=user_id, task_id=task.id,
-                    payload=stored[item.id], idempotency_key=key, seconds=submission.seconds,
-                )
+            annotations.append(
+                {
+                    "project_id": project.id, "item_id": item.id, "user_id": user_id, "task_id": task.id,
+                    "payload": stored[item.id], "idempotency_key": key, "seconds": submission.seconds,
+                }
             )  # fmt: skip
             note_label(session, item.id, stored[item.id])
             item.claim_count = max(0, item.claim_count - 1)
             item.version += 1
-            pending[item.id].outcome = ItemOutcome.submitted
+            pending.pop(item.id).outcome = ItemOutcome.submitted
             settle(session, item, project, settings)
             account(session, item, before)
-            record(session, item, user_id, "submit", None, stored[item.id])
+            events.append(event_row(item, user_id, "submit", None, stored[item.id]))
             _count_labeler(session, project.id, user_id, submission.seconds)
-    _finish_or_renew(session, task)
+        # Each as one statement for the page, not one (with RETURNING) per row as the ORM's flush would.
+        session.execute(insert(Annotation), annotations)
+        session.execute(insert(LabelEvent), events)
+    _finish_or_renew(session, task, still_pending=list(pending))
     return task
 
 
@@ -146,9 +151,10 @@ def _pending_items(session: Session, task: Task) -> dict[int, TaskItem]:
     return {task_item.item_id: task_item for task_item in rows}
 
 
-def _finish_or_renew(session: Session, task: Task) -> None:
-    if not _pending_items(session, task):
-        close_task(session, task, TaskStatus.submitted)
+def _finish_or_renew(session: Session, task: Task, still_pending: list[int]) -> None:
+    """Close the task when none of its items is pending any more, else renew its lease."""
+    if not still_pending:
+        close_task(session, task, TaskStatus.submitted, pending=[])
     else:
         renew_lease(session, task)
 
@@ -157,7 +163,8 @@ def skip_item(session: Session, *, project: Project, task: Task, user_id: int, i
     """The labeler skips one item of the task: it leaves the queue until a reviewer decides."""
     ensure_labeling_open(project)
     open_task_of(session, task, user_id)
-    task_item = _pending_items(session, task).get(item_id)
+    pending = _pending_items(session, task)
+    task_item = pending.pop(item_id, None)
     if task_item is None:
         raise Invalid(f"item {item_id} is not waiting in task {task.id}", field="item_id")
     item = session.get_one(Item, item_id)
@@ -170,7 +177,7 @@ def skip_item(session: Session, *, project: Project, task: Task, user_id: int, i
     session.flush()
     account(session, item, before)
     record(session, item, user_id, "skip", None, None)
-    _finish_or_renew(session, task)
+    _finish_or_renew(session, task, still_pending=list(pending))
     return task
 
 
@@ -229,16 +236,25 @@ def record(
     before: Mapping[str, Any] | None,
     after: Mapping[str, Any] | None,
 ) -> None:
-    session.add(
-        LabelEvent(
-            project_id=item.project_id,
-            item_id=item.id,
-            user_id=user_id,
-            action=action,
-            before=dict(before) if before is not None else None,
-            after=dict(after) if after is not None else None,
-        )
-    )
+    session.add(LabelEvent(**event_row(item, user_id, action, before, after)))
+
+
+def event_row(
+    item: Item,
+    user_id: int | None,
+    action: str,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The columns of a `LabelEvent`: who did what to the item's label, from what to what."""
+    return {
+        "project_id": item.project_id,
+        "item_id": item.id,
+        "user_id": user_id,
+        "action": action,
+        "before": dict(before) if before is not None else None,
+        "after": dict(after) if after is not None else None,
+    }
 
 
 def _count_labeler(session: Session, project_id: int, user_id: int, seconds: float | None) -> None:

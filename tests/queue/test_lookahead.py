@@ -13,6 +13,7 @@ from tessera.accounts.models import User
 from tessera.core.settings import Settings
 from tessera.db.session import Database
 from tessera.items.models import Item
+from tessera.queue.lookahead import WarmedItems
 from tests.support.data_api import ok
 from tests.support.factories import bearer, make_token
 from tests.support.web import project_from_images
@@ -70,3 +71,11 @@ def test_a_project_without_a_grid_gets_no_thumbnails_ahead(
     made = project_from_images(client, db, settings, images=images, body=body, labeler="bob")
     ok(client.post(f"/api/projects/{made.project_id}/tasks/next", json={}, headers=_labeler(db, "bob")))
     assert _made(settings, made.project_id) == {}
+
+
+def test_items_looked_at_are_remembered_and_the_oldest_forgotten() -> None:
+    memo = WarmedItems(limit=3)
+    assert memo.new([1, 2]) == [1, 2]
+    assert memo.new([2, 3]) == [3]  # 2 was looked at by the claim before
+    assert memo.new([1, 4]) == [4]  # 1 looked at again: now the most recent
+    assert memo.new([2, 3]) == [2]  # 2 was the oldest of four: forgotten, 3 not

@@ -101,7 +101,13 @@ def warm_thumbnails(database: Database, settings: Settings, item_ids: Sequence[i
     with database.read() as session:
         items = session.scalars(select(Item).where(Item.id.in_(item_ids))).all()
         located = []
+        without_files: set[int] = set()  # projects with no datastore: asked once, not once per item
         for item in items:
+            if item.project_id in without_files:
+                continue
+            if item_datastore(session, item) is None:
+                without_files.add(item.project_id)
+                continue
             try:
                 located.append((item, locate_item_file(session, database, settings, item)))
             except TesseraError:

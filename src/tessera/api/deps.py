@@ -7,9 +7,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
+import anyio
+from anyio import to_thread
 from fastapi import BackgroundTasks, Depends, Path, Query, Request
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from tessera.accounts.policies import Actor
 from tessera.accounts.service import (
@@ -121,14 +122,27 @@ async def in_write_transaction(
     it returns: the whole request in one trip to the thread pool. The labeling tool's hot routes (next
     task, submit) use it instead of SessionDep and ActorDep, which FastAPI runs as three more trips (the
     session's enter and exit, the actor), each a thread hand-over and a GIL switch of the event loop:
-    under eight labelers those trips cost more of the event loop's time than the rest of the request."""
+    under eight labelers those trips cost more of the event loop's time than the rest of the request.
+    At most `labeling_threads` such requests run at once (see `labeling_limiter`)."""
 
     def run() -> T:
         database = database_of(request)
         with database.write_sessions() as session, session.begin():
             return work(session, get_actor(request, session, background))
 
-    return await run_in_threadpool(run)
+    return await to_thread.run_sync(run, limiter=labeling_limiter(request))
+
+
+def labeling_limiter(request: Request) -> anyio.CapacityLimiter:
+    """The app's limit on the hot labeling requests in threads at once (made on first use: a limiter
+    belongs to the running event loop). Thirty-two labelers in 32 threads spent more of the one
+    interpreter lock on handing it around than four do; the rest wait on the event loop."""
+    state = request.app.state
+    limiter: anyio.CapacityLimiter | None = getattr(state, "labeling_limiter", None)
+    if limiter is None:
+        settings: Settings = state.settings
+        limiter = state.labeling_limiter = anyio.CapacityLimiter(settings.labeling_threads)
+    return limiter
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,15 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(
         10, ge=1, description="Connections kept open per process (PostgreSQL; SQLite opens one per thread)."
     )
+    labeling_threads: int = Field(
+        4,
+        ge=1,
+        description=(
+            "How many next-task and submit requests a server process works on at once; the others wait "
+            "their turn on the event loop, not in threads that would contend for the interpreter lock "
+            "(their writes take turns anyway on SQLite)."
+        ),
+    )
     host: str = Field("127.0.0.1", description="Address `tessera serve` listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `tessera serve` listens on.")
     public_url: str | None = Field(

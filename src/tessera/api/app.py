@@ -62,6 +62,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = runtime is None
         app.state.runtime = runtime or Runtime.start(settings)
+        app.state.labeling_limiter = None  # made by the first request, in this event loop (api/deps.py)
         # Everything alive now (modules, mappers, schemas) lives as long as the process: move it out of the
         # collector's sight, so full collections stay short (this took list p99 from ~44 ms to ~4 ms).
         gc.collect()

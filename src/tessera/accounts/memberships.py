@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from tessera.accounts.models import Membership, ProjectRole, User
 from tessera.core.errors import Conflict, NotFound
 
+_ROLE = select(Membership.role).where(
+    Membership.user_id == bindparam("user_id"), Membership.project_id == bindparam("project_id")
+)  # asked on every request that is authorized: built once
+
 
 def role_in_project(session: Session, *, user_id: int, project_id: int) -> ProjectRole | None:
-    role = session.scalar(
-        select(Membership.role).where(Membership.user_id == user_id, Membership.project_id == project_id)
-    )
+    role = session.scalar(_ROLE, {"user_id": user_id, "project_id": project_id})
     return ProjectRole(role) if role is not None else None
 
 

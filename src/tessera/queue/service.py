@@ -30,6 +30,32 @@ from tessera.queue.settings import labeling_settings
 
 EXPIRE_BATCH = 200
 
+# The statements every claim and submit run, built once and run with parameters: building a statement
+# anew (its comparisons, its cache key) cost as much as running it.
+_HELD = select(Task).where(
+    Task.project_id == bindparam("project_id"),
+    Task.user_id == bindparam("user_id"),
+    Task.status == TaskStatus.open,
+)
+_EXPIRED = (
+    select(Task)
+    .where(
+        Task.project_id == bindparam("project_id"),
+        Task.status == TaskStatus.open,
+        Task.lease_until <= bindparam("now"),
+    )
+    .limit(EXPIRE_BATCH)
+)
+_TASK_ITEMS = (
+    select(
+        TaskItem.outcome, Item.id, Item.path, Item.row_index, Item.text, Item.width, Item.height,
+        Item.health,
+    )
+    .join(Item, Item.id == TaskItem.item_id)
+    .where(TaskItem.task_id == bindparam("task_id"))
+    .order_by(TaskItem.position)
+)  # fmt: skip
+
 
 def ensure_labeling_open(project: Project) -> None:
     if project.status == ProjectStatus.paused:
@@ -47,11 +73,7 @@ def claim_task(
     expire_leases(session, project_id=project.id)
     settings = labeling_settings(session, project)
     lease = clock.now() + timedelta(seconds=settings.lease_seconds)
-    held = session.scalar(
-        select(Task).where(
-            Task.project_id == project.id, Task.user_id == user_id, Task.status == TaskStatus.open
-        )
-    )
+    held = session.scalar(_HELD, {"project_id": project.id, "user_id": user_id})
     if held is not None:
         held.lease_until = lease
         return held
@@ -218,15 +240,7 @@ def task_items(
 ) -> Sequence[Row[ItemOutcome, int, str, int, str | None, int | None, int | None, ItemHealth]]:
     """The task's items in page order, as rows of the columns a task shows (outcome, id, path, row_index,
     text, width, height, health), not as ORM objects: this answers every claim and submit."""
-    return session.execute(
-        select(
-            TaskItem.outcome, Item.id, Item.path, Item.row_index, Item.text, Item.width, Item.height,
-            Item.health,
-        )
-        .join(Item, Item.id == TaskItem.item_id)
-        .where(TaskItem.task_id == task.id)
-        .order_by(TaskItem.position)
-    ).all()  # fmt: skip
+    return session.execute(_TASK_ITEMS, {"task_id": task.id}).all()
 
 
 def open_task_of(session: Session, task: Task, user_id: int) -> Task:
@@ -287,10 +301,11 @@ def expire_task(session: Session, task: Task) -> None:
 def expire_leases(session: Session, *, project_id: int | None = None) -> list[int]:
     """Expire the open tasks whose lease ran out (of one project, or all): on each claim and by the
     scheduler."""
-    query = select(Task).where(Task.status == TaskStatus.open, Task.lease_until <= clock.now())
-    if project_id is not None:
-        query = query.where(Task.project_id == project_id)
-    tasks = session.scalars(query.limit(EXPIRE_BATCH)).all()
+    if project_id is not None:  # on each claim
+        tasks = session.scalars(_EXPIRED, {"project_id": project_id, "now": clock.now()}).all()
+    else:
+        query = select(Task).where(Task.status == TaskStatus.open, Task.lease_until <= clock.now())
+        tasks = session.scalars(query.limit(EXPIRE_BATCH)).all()
     for task in tasks:
         expire_task(session, task)
     return [task.id for task in tasks]

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, select
+from sqlalchemy import BindParameter, Table, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from tessera.core import clock
@@ -58,6 +58,16 @@ class _Known:
 
 
 _KNOWN = "tessera_known_item_rows"
+# items_loaded's four queries, built once (every submit runs them) and run with the ids as a parameter.
+_IDS: BindParameter[int] = bindparam("ids", expanding=True)
+_ITEMS = select(Item).where(Item.id.in_(_IDS))
+_ITEM_LABELS = select(ItemLabel).where(ItemLabel.item_id.in_(_IDS))
+_PRELABELS = select(Prelabel).where(Prelabel.item_id.in_(_IDS))
+_ACTIVE_LABELS = (
+    select(Annotation.item_id, Annotation.payload)
+    .where(Annotation.item_id.in_(_IDS), Annotation.status == AnnotationStatus.active)
+    .order_by(Annotation.id)
+)
 
 
 @contextmanager
@@ -66,19 +76,15 @@ def items_loaded(session: Session, item_ids: Sequence[int]) -> Iterator[dict[int
     queries, for a call that settles several items: each later look-up is then answered from memory,
     present or absent, instead of a query per item and row. Yields the items by id."""
     ids = sorted(set(item_ids))
-    items = {item.id: item for item in session.scalars(select(Item).where(Item.id.in_(ids)))}
+    given = {"ids": ids}
+    items = {item.id: item for item in session.scalars(_ITEMS, given)}
     rows: dict[tuple[type, int], Any] = {}
-    for label in session.scalars(select(ItemLabel).where(ItemLabel.item_id.in_(ids))):
+    for label in session.scalars(_ITEM_LABELS, given):
         rows[(ItemLabel, label.item_id)] = label
-    for offered in session.scalars(select(Prelabel).where(Prelabel.item_id.in_(ids))):
+    for offered in session.scalars(_PRELABELS, given):
         rows[(Prelabel, offered.item_id)] = offered
     active: dict[int, list[dict[str, Any]]] = {item_id: [] for item_id in ids}
-    query = (
-        select(Annotation.item_id, Annotation.payload)
-        .where(Annotation.item_id.in_(ids), Annotation.status == AnnotationStatus.active)
-        .order_by(Annotation.id)
-    )
-    for item_id, payload in session.execute(query):
+    for item_id, payload in session.execute(_ACTIVE_LABELS, given):
         active[item_id].append(dict(payload))
     models: tuple[type, ...] = (ItemLabel, Prelabel)
     absent = {(model, item_id) for model in models for item_id in ids} - set(rows)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from tessera.core import clock
@@ -32,6 +32,20 @@ DRAWN_ON_IMAGES = frozenset(
     {TaskType.object_detection, TaskType.instance_segmentation, TaskType.semantic_segmentation}
 )
 ImageSize = Callable[[Item], tuple[int, int] | None]  # an image item's (width, height), read when needed
+
+
+# Asked on every submit: built once, run with parameters.
+_SUBMITTED_WITH_KEYS = (
+    select(Annotation.id)
+    .where(
+        Annotation.user_id == bindparam("user_id"),
+        Annotation.idempotency_key.in_(bindparam("keys", expanding=True)),
+    )
+    .limit(1)
+)
+_PENDING_IN_TASK = select(TaskItem).where(
+    TaskItem.task_id == bindparam("task_id"), TaskItem.outcome == ItemOutcome.pending
+)
 
 
 @dataclass(frozen=True)
@@ -136,18 +150,11 @@ def _refuse_repeats(submissions: Sequence[Submission]) -> None:
 
 def _already_submitted(session: Session, user_id: int, key: str, submissions: Sequence[Submission]) -> bool:
     keys = [f"{key}:{submission.item_id}" for submission in submissions]
-    found = session.scalar(
-        select(Annotation.id)
-        .where(Annotation.user_id == user_id, Annotation.idempotency_key.in_(keys))
-        .limit(1)
-    )
-    return found is not None
+    return session.scalar(_SUBMITTED_WITH_KEYS, {"user_id": user_id, "keys": keys}) is not None
 
 
 def _pending_items(session: Session, task: Task) -> dict[int, TaskItem]:
-    rows = session.scalars(
-        select(TaskItem).where(TaskItem.task_id == task.id, TaskItem.outcome == ItemOutcome.pending)
-    )
+    rows = session.scalars(_PENDING_IN_TASK, {"task_id": task.id})
     return {task_item.item_id: task_item for task_item in rows}
 
 

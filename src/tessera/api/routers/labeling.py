@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from tessera.accounts.models import ProjectRole
@@ -81,22 +81,24 @@ def image_reader(session: Session, settings: Settings) -> ImageSize:
     return lambda item: read_image_size(session, settings, item)
 
 
+# The answer to every claim and submit: built once, run with parameters.
+_LABELS_IN_TASK = select(Annotation.item_id, Annotation.payload).where(
+    Annotation.task_id == bindparam("task_id"), Annotation.status == AnnotationStatus.active
+)
+_PRELABELS_OF = select(Prelabel.item_id, Prelabel.payload).where(
+    Prelabel.item_id.in_(bindparam("ids", expanding=True))
+)
+
+
 def task_out(session: Session, task: Task, project: Project | None = None) -> TaskOut:
     """The task as the labeling tool shows it: its items, this labeler's labels and the pre-filled ones."""
     project = project or get_project(session, task.project_id)
     names = class_names(project)
-    mine: dict[int, dict[str, Any]] = dict(
-        session.execute(
-            select(Annotation.item_id, Annotation.payload).where(
-                Annotation.task_id == task.id, Annotation.status == AnnotationStatus.active
-            )
-        ).all()  # rows, not the result: dict() would take a result for a mapping (it has keys())
-    )
+    # rows, not results: dict() would take a result for a mapping (it has keys())
+    mine: dict[int, dict[str, Any]] = dict(session.execute(_LABELS_IN_TASK, {"task_id": task.id}).all())
     listed = task_items(session, task)
     ids = [row.id for row in listed]
-    offered: dict[int, dict[str, Any]] = dict(
-        session.execute(select(Prelabel.item_id, Prelabel.payload).where(Prelabel.item_id.in_(ids))).all()
-    )
+    offered: dict[int, dict[str, Any]] = dict(session.execute(_PRELABELS_OF, {"ids": ids}).all())
     items = [
         TaskItemOut(
             id=row.id, path=row.path, row_index=row.row_index, text=row.text, width=row.width,

@@ -15,7 +15,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 
 from tessera.core.settings import Settings
 from tessera.db.session import Database
@@ -26,6 +26,25 @@ PAGES_AHEAD = 2  # pages of the labeling order after the one handed out
 GRID_THUMBNAIL_SIZE = 512  # what the labeling page's grid asks for (label.js)
 REMEMBERED = 50_000  # item ids per database; the oldest are forgotten first
 _MEMO_KEY = "tessera_items_warmed_ahead"
+
+
+# After each claim of a grid: built once, run with parameters. No rank (nothing handed out) → no row.
+_LAST_RANK = (
+    select(func.max(Item.rank))
+    .where(Item.id.in_(bindparam("handed_out", expanding=True)))
+    .scalar_subquery()
+)
+_AHEAD = (
+    select(ItemOrder.item_id)
+    .join(Item, and_(Item.id == ItemOrder.item_id, Item.project_id == bindparam("project_id")))
+    .where(
+        ItemOrder.project_id == bindparam("project_id"),
+        ItemOrder.rank > _LAST_RANK,
+        Item.state == ItemState.unlabeled,
+    )
+    .order_by(ItemOrder.rank, ItemOrder.item_id)
+    .limit(bindparam("count"))
+)
 
 
 class WarmedItems:
@@ -61,19 +80,8 @@ def warmed_items(database: Database, settings: Settings) -> WarmedItems:
 def items_ahead(database: Database, project_id: int, handed_out: Sequence[int], count: int) -> list[int]:
     """The next `count` unlabeled items in the labeling order after the items just handed out."""
     with database.read() as session:
-        last = session.scalar(select(func.max(Item.rank)).where(Item.id.in_(handed_out)))
-        if last is None:
-            return []
-        query = (
-            select(ItemOrder.item_id)
-            .join(Item, and_(Item.id == ItemOrder.item_id, Item.project_id == project_id))
-            .where(
-                ItemOrder.project_id == project_id, ItemOrder.rank > last, Item.state == ItemState.unlabeled
-            )
-            .order_by(ItemOrder.rank, ItemOrder.item_id)
-            .limit(count)
-        )
-        return list(session.scalars(query).all())
+        given = {"project_id": project_id, "handed_out": list(handed_out), "count": count}
+        return list(session.scalars(_AHEAD, given).all())
 
 
 def warm_next_pages(

@@ -48,8 +48,9 @@ def write_pending(session: Session) -> None:
             continue  # the deltas cancelled out
         statement = _upsert_statement(dialect, row["table"], tuple(row["keys"]), tuple(row["values"]))
         batches.setdefault(statement, []).append({**row["keys"], **row["values"]})
+    connection = session.connection()  # Core statements on tables: no ORM execution around them
     for statement, rows in batches.items():
-        session.execute(statement, rows)
+        connection.execute(statement, rows)
 
 
 def _sort_key(key: tuple[Any, ...]) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
@@ -60,10 +61,11 @@ def _sort_key(key: tuple[Any, ...]) -> tuple[str, tuple[str, ...], tuple[str, ..
 @lru_cache(maxsize=64)
 def _upsert_statement(dialect: str, table: Any, keys: tuple[str, ...], values: tuple[str, ...]) -> Any:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).values({name: bindparam(name) for name in (*keys, *values)})
+    columns = table.__table__.c
+    statement = insert(table.__table__).values({name: bindparam(name) for name in (*keys, *values)})
     return statement.on_conflict_do_update(
         index_elements=list(keys),
-        set_={name: getattr(table, name) + statement.excluded[name] for name in values},
+        set_={name: columns[name] + statement.excluded[name] for name in values},
     )
 
 

@@ -20,7 +20,7 @@ from tessera.items.models import Item, ItemState
 from tessera.labels.models import Annotation, AnnotationStatus
 from tessera.projects.service import get_project
 from tessera.queue.models import Task, TaskItem, TaskKind
-from tessera.queue.service import _candidates, _claim_items, _claimable, claim_task, waiting_kinds
+from tessera.queue.service import _candidates, _claim_items, claim_parameters, claim_task, waiting_kinds
 from tessera.review.workflow import Submission, submit_labels
 
 CLASSES = ("cat", "dog", "bird", "car", "tree")
@@ -101,8 +101,7 @@ def reference_figures(url: str, project_id: int, user_id: int, page_size: int) -
     for _ in range(REFERENCE_CALLS):
         with database.read() as session:
             started = time.perf_counter()
-            conditions = _claimable(project_id, user_id, 1)
-            _candidates(session, project_id, user_id, conditions, page_size, False)
+            _candidates(session, claim_parameters(project_id, user_id, 1), (), page_size, False)
             select_ms.append((time.perf_counter() - started) * 1000)
         with database.write_sessions() as session:  # BEGIN IMMEDIATE on SQLite, as a claim does
             session.begin()

@@ -16,8 +16,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, bindparam, case, exists, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    case,
+    exists,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from tessera.core import clock
@@ -128,34 +142,67 @@ def waiting_kinds(session: Session, project_id: int, user_id: int) -> Waiting:
     return Waiting(bool(prelabeled), bool(clustered), bool(assigned))
 
 
-def _claimable(project_id: int, user_id: int, min_labelers: int) -> list[ColumnElement[bool]]:
-    """Unlabeled, still needing a labeler, not held or labeled by this labeler. (The first three are
-    checked again by the claiming UPDATE.)"""
-    return list(_claimable_conditions(project_id, user_id, min_labelers))
-
-
-@lru_cache(maxsize=4096)  # immutable expressions; building them anew was a tenth of a claim's time
-def _claimable_conditions(
-    project_id: int, user_id: int, min_labelers: int
-) -> tuple[ColumnElement[bool], ...]:
-    needed = case((Item.labels_needed > min_labelers, Item.labels_needed), else_=min_labelers)
+def _claimable() -> tuple[ColumnElement[bool], ...]:
+    """Unlabeled, still needing a labeler, not held or labeled by this labeler — with the project, the
+    labeler and the project's minimum of labelers as parameters. (The first three are checked again by
+    the claiming UPDATE.)"""
+    minimum = bindparam("min_labelers", type_=Integer)
+    needed = case((Item.labels_needed > minimum, Item.labels_needed), else_=minimum)
     # Held by this labeler now, or labeled by them (a submitted task item: a review that rejects the
     # item's labels marks those rejected, and everyone may label it again).
     had_by_user = exists().where(
         TaskItem.item_id == Item.id,
         TaskItem.task_id == Task.id,
-        Task.user_id == user_id,
+        Task.user_id == bindparam("user_id"),
         or_(
             Task.status == TaskStatus.open,
             TaskItem.outcome == ItemOutcome.submitted,
         ),
     )
     return (
-        Item.project_id == project_id,
+        Item.project_id == bindparam("project_id"),
         Item.state == ItemState.unlabeled,
         Item.label_count + Item.claim_count < needed,
         ~had_by_user,
     )
+
+
+# A claim's statements are built once per shape and run with parameters: building them anew, and their
+# cache keys, cost as much as running them.
+_CLAIMABLE = _claimable()
+_NARROWER: dict[str, ColumnElement[bool]] = {
+    "prelabeled": PRELABELED,
+    "clustered": Item.cluster_id.is_not(None),
+    "in_cluster": Item.cluster_id == bindparam("cluster_id"),
+}
+_CLAIM = (
+    update(Item)
+    .where(Item.id.in_(bindparam("ids", expanding=True)), *_CLAIMABLE[1:3])
+    .values(claim_count=Item.claim_count + 1, version=Item.version + 1)
+    .returning(Item.id, Item.claim_count, Item.label_count)
+)
+_CLUSTER_OF = select(Item.cluster_id).where(Item.id == bindparam("id"))
+
+
+@lru_cache(maxsize=64)
+def _candidate_query(narrower: tuple[str, ...], assigned_to_me: bool, dialect: str) -> Select[int]:
+    assigned = (
+        Item.assigned_user_id == bindparam("user_id") if assigned_to_me else Item.assigned_user_id.is_(None)
+    )
+    query = (
+        select(Item.id)
+        .join(ItemOrder, and_(ItemOrder.item_id == Item.id, ItemOrder.project_id == bindparam("project_id")))
+        .where(*_CLAIMABLE, *(_NARROWER[name] for name in narrower), assigned)
+        .order_by(ItemOrder.rank, ItemOrder.item_id)
+        .limit(bindparam("limit", type_=Integer))
+    )
+    if dialect == "postgresql":
+        query = query.with_for_update(of=Item, skip_locked=True)
+    return query
+
+
+def claim_parameters(project_id: int, user_id: int, min_labelers: int) -> dict[str, Any]:
+    return {"project_id": project_id, "user_id": user_id, "min_labelers": min_labelers}
 
 
 def _claim_items(
@@ -167,31 +214,24 @@ def _claim_items(
     min_labelers: int,
     waiting: Waiting,
 ) -> list[int]:
-    conditions = _claimable(project_id, user_id, min_labelers)
+    given = claim_parameters(project_id, user_id, min_labelers)
+    narrower: tuple[str, ...] = ()
     if kind == TaskKind.prelabeled:
         if not waiting.prelabeled:
             return []
-        conditions.append(PRELABELED)
+        narrower = ("prelabeled",)
     elif kind == TaskKind.clustered:
         if not waiting.clustered:
             return []
-        first = _candidates(
-            session, project_id, user_id, [*conditions, Item.cluster_id.is_not(None)], 1, waiting.assigned
-        )
+        first = _candidates(session, given, ("clustered",), 1, waiting.assigned)
         if not first:
             return []
-        conditions.append(
-            Item.cluster_id == session.scalar(select(Item.cluster_id).where(Item.id == first[0]))
-        )
-    item_ids = _candidates(session, project_id, user_id, conditions, page_size, waiting.assigned)
+        given["cluster_id"] = session.scalar(_CLUSTER_OF, {"id": first[0]})
+        narrower = ("in_cluster",)
+    item_ids = _candidates(session, given, narrower, page_size, waiting.assigned)
     if not item_ids:
         return []
-    claimed = session.execute(
-        update(Item)
-        .where(Item.id.in_(item_ids), *conditions[1:3])
-        .values(claim_count=Item.claim_count + 1, version=Item.version + 1)
-        .returning(Item.id, Item.claim_count, Item.label_count)
-    ).all()
+    claimed = session.execute(_CLAIM, {**given, "ids": item_ids}).all()
     newly = [labels for _, claims, labels in claimed if claims == 1]  # were in no task until now
     add_counts(session, project_id, {CLAIMED: len(newly), WAITING: -sum(1 for labels in newly if labels > 0)})
     taken = {item_id for item_id, _, _ in claimed}
@@ -199,30 +239,15 @@ def _claim_items(
 
 
 def _candidates(
-    session: Session,
-    project_id: int,
-    user_id: int,
-    conditions: Sequence[ColumnElement[bool]],
-    limit: int,
-    assigned_first: bool,
+    session: Session, given: dict[str, Any], narrower: tuple[str, ...], limit: int, assigned_first: bool
 ) -> list[int]:
     """Ids in the project's order: first those assigned to the labeler (when any is), then unassigned
-    ones."""
+    ones. `given`: `claim_parameters` (and the cluster id when narrowed to one)."""
+    dialect = session.get_bind().dialect.name
     found: list[int] = []
-    passes: list[ColumnElement[bool]] = [Item.assigned_user_id.is_(None)]
-    if assigned_first:
-        passes.insert(0, Item.assigned_user_id == user_id)
-    for assigned in passes:
-        query = (
-            select(Item.id)
-            .join(ItemOrder, and_(ItemOrder.item_id == Item.id, ItemOrder.project_id == project_id))
-            .where(*conditions, assigned)
-            .order_by(ItemOrder.rank, ItemOrder.item_id)
-            .limit(limit - len(found))
-        )
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(of=Item, skip_locked=True)
-        found += session.scalars(query).all()
+    for assigned_to_me in (True, False) if assigned_first else (False,):
+        query = _candidate_query(narrower, assigned_to_me, dialect)
+        found += session.scalars(query, {**given, "limit": limit - len(found)}).all()
         if len(found) >= limit:
             break
     return found

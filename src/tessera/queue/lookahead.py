@@ -30,9 +30,7 @@ _MEMO_KEY = "tessera_items_warmed_ahead"
 
 # After each claim of a grid: built once, run with parameters. No rank (nothing handed out) → no row.
 _LAST_RANK = (
-    select(func.max(Item.rank))
-    .where(Item.id.in_(bindparam("handed_out", expanding=True)))
-    .scalar_subquery()
+    select(func.max(Item.rank)).where(Item.id.in_(bindparam("handed_out", expanding=True))).scalar_subquery()
 )
 _AHEAD = (
     select(ItemOrder.item_id)

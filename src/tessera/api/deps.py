@@ -126,8 +126,7 @@ async def in_write_transaction(
     At most `labeling_threads` such requests run at once (see `labeling_limiter`)."""
 
     def run() -> T:
-        database = database_of(request)
-        with database.write_sessions() as session, session.begin():
+        with database_of(request).write() as session:
             return work(session, get_actor(request, session, background))
 
     return await to_thread.run_sync(run, limiter=labeling_limiter(request))

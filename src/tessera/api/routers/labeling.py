@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
@@ -23,7 +22,7 @@ from tessera.api.deps import (
     UserId,
     in_write_transaction,
 )
-from tessera.api.schemas.common import ERROR_RESPONSES
+from tessera.api.schemas.common import ERROR_RESPONSES, json_response
 from tessera.api.schemas.labeling import (
     AnnotationOut,
     AssignmentIn,
@@ -65,12 +64,6 @@ from tessera.review.workflow import (
 router = APIRouter(prefix="/api", tags=["labeling"], responses=ERROR_RESPONSES)
 TaskId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Task id")]
 AnnotationId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Annotation id")]
-
-
-def json_response(model: BaseModel) -> Response:
-    """The model as FastAPI would send it, without FastAPI validating it again against the route's
-    response model (it was built as that model)."""
-    return Response(content=model.model_dump_json(), media_type="application/json")
 
 
 def class_names(project: Project) -> dict[int, str]:

@@ -27,14 +27,19 @@ class Page(BaseModel, Generic[ItemT]):
 
 
 def page_response(rows: Sequence[Any], limit: int, item_type: type[ModelT]) -> Response:
-    """A page of `rows` (fetched in id order, at most `limit`) as JSON, with a cursor when it is full.
-    Serialized once, by pydantic, as the concrete `Page[item_type]`: returning the model instead would
-    have FastAPI dump it to a dict and validate that again against the route's response model."""
+    """A page of `rows` (fetched in id order, at most `limit`) as JSON, with a cursor when it is full:
+    the concrete `Page[item_type]` through `json_response`."""
     cursor = encode_cursor(rows[-1].id) if len(rows) == limit and rows else None
     page = Page[item_type](  # type: ignore[valid-type]
         items=[item_type.model_validate(row) for row in rows], next_cursor=cursor
     )
-    return Response(page.model_dump_json(), media_type="application/json")
+    return json_response(page)
+
+
+def json_response(model: BaseModel) -> Response:
+    """The model as JSON, serialized once by pydantic: returned as is, FastAPI would dump it to a dict and
+    validate that again against the route's response model (it was built as that model)."""
+    return Response(model.model_dump_json(), media_type="application/json")
 
 
 class ErrorItem(BaseModel):

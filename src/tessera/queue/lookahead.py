@@ -4,10 +4,9 @@ once instead of waiting for its images to be decoded (measured by `python -m ben
 
 Each claim looks two pages ahead, so half of what it finds the claim before it already warmed: the items
 warmed (or found without a usable file) are remembered per database and data folder, and each is looked
-at once. That
-was a sixth of the server's time under one labeler (`python -m bench queue`): every look at an item is
-a datastore query and a stat of its file and thumbnail. An item whose file changes later gets its new
-thumbnail when it is first shown instead."""
+at once. Looking again was a sixth of the server's time under one labeler (`python -m bench queue`):
+every look at an item is a datastore query and a stat of its file and thumbnail. An item whose file
+changes later gets its new thumbnail when it is first shown instead."""
 
 from __future__ import annotations
 

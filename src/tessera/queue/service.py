@@ -53,13 +53,10 @@ _HELD = select(Task).where(
 )
 _EXPIRED = (
     select(Task)
-    .where(
-        Task.project_id == bindparam("project_id"),
-        Task.status == TaskStatus.open,
-        Task.lease_until <= bindparam("now"),
-    )
+    .where(Task.status == TaskStatus.open, Task.lease_until <= bindparam("now"))
     .limit(EXPIRE_BATCH)
 )
+_EXPIRED_IN_PROJECT = _EXPIRED.where(Task.project_id == bindparam("project_id"))
 _TASK_ITEMS = (
     select(
         TaskItem.outcome, Item.id, Item.path, Item.row_index, Item.text, Item.width, Item.height,
@@ -326,11 +323,10 @@ def expire_task(session: Session, task: Task) -> None:
 def expire_leases(session: Session, *, project_id: int | None = None) -> list[int]:
     """Expire the open tasks whose lease ran out (of one project, or all): on each claim and by the
     scheduler."""
-    if project_id is not None:  # on each claim
-        tasks = session.scalars(_EXPIRED, {"project_id": project_id, "now": clock.now()}).all()
-    else:
-        query = select(Task).where(Task.status == TaskStatus.open, Task.lease_until <= clock.now())
-        tasks = session.scalars(query.limit(EXPIRE_BATCH)).all()
+    if project_id is None:
+        tasks = session.scalars(_EXPIRED, {"now": clock.now()}).all()
+    else:  # on each claim
+        tasks = session.scalars(_EXPIRED_IN_PROJECT, {"now": clock.now(), "project_id": project_id}).all()
     for task in tasks:
         expire_task(session, task)
     return [task.id for task in tasks]

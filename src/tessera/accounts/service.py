@@ -207,20 +207,25 @@ def revoke_api_token(session: Session, *, user: User, token_id: int) -> ApiToken
 
 
 # Asked on every request with a token: built once, run with the digest as a parameter (building the
-# comparison anew each time was a fifth of the lookup's time).
-_TOKEN_BY_DIGEST = select(ApiToken).where(ApiToken.token_digest == bindparam("digest"))
+# comparison anew each time was a fifth of the lookup's time), its user in the same statement.
+_TOKEN_BY_DIGEST = (
+    select(ApiToken, User)
+    .join(User, User.id == ApiToken.user_id)
+    .where(ApiToken.token_digest == bindparam("digest"))
+)
 
 
-def find_api_token(session: Session, secret: str) -> ApiToken:
-    """The live token for a secret, or Unauthenticated saying why it is not accepted."""
-    token = session.scalar(_TOKEN_BY_DIGEST, {"digest": digest(secret)})
-    if token is None:
+def find_api_token(session: Session, secret: str) -> tuple[ApiToken, User]:
+    """The live token for a secret and its user, or Unauthenticated saying why it is not accepted."""
+    found = session.execute(_TOKEN_BY_DIGEST, {"digest": digest(secret)}).one_or_none()
+    if found is None:
         raise Unauthenticated("the API token is not valid")
+    token, user = found
     if token.revoked_at is not None:
         raise Unauthenticated("the API token was revoked")
     if token.expires_at is not None and token.expires_at <= clock.now():
         raise Unauthenticated("the API token has expired")
-    return token
+    return token, user
 
 
 def token_use_is_stale(token: ApiToken) -> bool:

@@ -80,13 +80,13 @@ def get_actor(request: Request, session: SessionDep, background: BackgroundTasks
         scheme, _, secret = authorization.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             raise Unauthenticated("the Authorization header must be 'Bearer <API token>'")
-        token = find_api_token(session, secret.strip())
+        token, user = find_api_token(session, secret.strip())
         if token_use_is_stale(token):
             if request.method in SAFE_METHODS:  # after the response, once this read connection is back
                 background.add_task(_record_token_use, database_of(request), token.id)
             else:  # already the writer: a second writer would wait on this one (SQLite)
                 record_api_token_use(session, token.id)
-        return _active(Actor(user=get_user(session, token.user_id), session=session))
+        return _active(Actor(user=user, session=session))
     settings: Settings = request.app.state.settings
     cookie = request.cookies.get(settings.session_cookie_name)
     if cookie:

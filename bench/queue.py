@@ -13,7 +13,12 @@ database afterwards). Reference, same run: the claim's SQL alone in-process (the
 SELECT + UPDATE rolled back), the whole claim_task + submit_labels in-process without HTTP, and the
 /api/health latency (the floor of the HTTP path).
 
+Then, paced: TESSERA_BENCH_PACED labelers (default 32) each look at a page for 0.5–1.5 × TESSERA_BENCH_THINK_S
+(default 2 s) before submitting it, for the latency a team feels when the process is not saturated; with
+no think time every latency is queueing (Little's law: labelers / cycles per second).
+
 Environment: TESSERA_BENCH_SECONDS (per labeler count), TESSERA_BENCH_LABELERS ("8,32"),
+TESSERA_BENCH_PACED ("32"; "" for none), TESSERA_BENCH_THINK_S (2),
 TESSERA_BENCH_PAGE_SIZE (1, 4, 6 or 9; default 4, the default for image classification),
 TESSERA_BENCH_SERVER_TIMING=0 (leave the server unwrapped), TESSERA_BENCH_PROFILE=FILE (cProfile the
 in-process cycles into FILE), TESSERA_BENCH_CHAINED=1 (each submit also claims the next task, "next":
@@ -23,6 +28,7 @@ true: a cycle is then one request after the first claim).
 from __future__ import annotations
 
 import os
+import random
 import tempfile
 import threading
 import time
@@ -280,14 +286,18 @@ def _labeler(
     tracker: Tracker,
     samples: Samples,
     chained: bool,
+    think_s: float = 0.0,
 ) -> None:
     """Claim, submit, again. `chained`: each submit asks for the next task too ("next": true), so after
-    the first claim a cycle is one request."""
+    the first claim a cycle is one request. `think_s`: the labeler looks at each page for between half
+    and one and a half times this before submitting it (0: at once), and starts within that time."""
     headers = {"Authorization": f"Bearer {token}"}
+    pace = random.Random(index)
     with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
         client.get("/api/health")  # the connection is open before the clock starts
         start.wait()
         deadline = time.perf_counter() + seconds
+        time.sleep(pace.uniform(0, think_s))  # paced labelers do not all start at the same instant
         task: dict[str, Any] | None = None
         while time.perf_counter() < deadline:  # a cycle once begun is finished: no task is left open
             if task is None:
@@ -301,6 +311,7 @@ def _labeler(
                     continue  # a failed claim: claim again (an open task comes back as it was)
                 task = response.json()
             assert task is not None
+            time.sleep(pace.uniform(0.5, 1.5) * think_s)
             task = _submit_page(client, index, task, tracker, samples, chained)
             if chained and task is None and samples.exhausted:
                 break
@@ -359,14 +370,27 @@ def _drive(
     tracker: Tracker,
     server_process: psutil.Process,
     chained: bool,
+    think_s: float = 0.0,
 ) -> tuple[dict[str, Any], list[float]]:
-    """`labelers` threads for `seconds`; the run's figures and its dashboard samples."""
+    """`labelers` threads for `seconds` (each looking at a page for about `think_s` before submitting
+    it); the run's figures and its dashboard samples."""
     per_labeler = [Samples() for _ in range(labelers)]
     start = threading.Barrier(labelers + 1)
     threads = [
         threading.Thread(
             target=_labeler,
-            args=(base, setup.project_id, token, index, start, seconds, tracker, per_labeler[index], chained),
+            args=(
+                base,
+                setup.project_id,
+                token,
+                index,
+                start,
+                seconds,
+                tracker,
+                per_labeler[index],
+                chained,
+                think_s,
+            ),
             daemon=True,
         )
         for index, token in enumerate(setup.labeler_tokens[:labelers])
@@ -396,6 +420,7 @@ def _drive(
     cycles = max(total.cycles, 1)
     return {
         "labelers": labelers,
+        "think_s": think_s,
         "seconds": round(elapsed, 1),
         "cycles": total.cycles,
         "items_labeled": total.items,
@@ -446,13 +471,15 @@ def run(*, items: int | None, database: str | None) -> dict[str, Any]:
     count = items or 1_000_000
     seconds = _env_float("TESSERA_BENCH_SECONDS", 60.0)
     crews = [int(part) for part in os.environ.get("TESSERA_BENCH_LABELERS", "8,32").split(",") if part]
+    paced = [int(part) for part in os.environ.get("TESSERA_BENCH_PACED", "32").split(",") if part]
+    think_s = _env_float("TESSERA_BENCH_THINK_S", 2.0)
     page_size = int(_env_float("TESSERA_BENCH_PAGE_SIZE", 4))
     timing = os.environ.get("TESSERA_BENCH_SERVER_TIMING", "1") != "0"
     chained = os.environ.get("TESSERA_BENCH_CHAINED", "0") == "1"
     load = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="tessera-bench-") as scratch:
         url = fresh_database(database, Path(scratch))
-        setup = _populate(url, count, max(crews), page_size)
+        setup = _populate(url, count, max(crews + paced), page_size)
         tracker, runs, dashboard = Tracker(), [], []
         admin = {"Authorization": f"Bearer {setup.admin_token}"}
         with (
@@ -467,6 +494,9 @@ def run(*, items: int | None, database: str | None) -> dict[str, Any]:
                 figures, during = _drive(base, setup, crew, seconds, tracker, process, chained)
                 runs.append(figures)
                 dashboard += during
+            paced_runs = [
+                _drive(base, setup, crew, seconds, tracker, process, chained, think_s)[0] for crew in paced
+            ]
             after = timed_calls(client, f"/api/projects/{setup.project_id}/dashboard", 20)
             health_cpu = _cpu_s(process)
             health = timed_calls(client, "/api/health", 500)
@@ -486,6 +516,8 @@ def run(*, items: int | None, database: str | None) -> dict[str, Any]:
             "page_size": page_size,
             "min_labelers": 1,
             "labelers": crews,
+            "paced_labelers": paced,
+            "think_s": think_s,
             "seconds_each": seconds,
             "figures_from_labelers": main["labelers"],
             "server_processes": 1,
@@ -522,6 +554,9 @@ def run(*, items: int | None, database: str | None) -> dict[str, Any]:
                 "items_claimed_and_labeled_past_need": len(doubles["claims"]),
             },
             "runs": runs,
+            # Labelers who look at each page before submitting it: the latency a labeling team feels
+            # when the process is not saturated (the runs above have no think time: pure queueing).
+            "paced_runs": paced_runs,
         },
         "reference": {
             "health_p50_ms": ms(health, 0.5),

@@ -50,11 +50,15 @@ def test_the_queue_benchmark_runs_without_double_assignments(chained: str) -> No
         TESSERA_BENCH_SECONDS="1",
         TESSERA_BENCH_LABELERS="2",
         TESSERA_BENCH_CHAINED=chained,
+        TESSERA_BENCH_PACED="2",
+        TESSERA_BENCH_THINK_S="0.05",
     )
     figures = result["figures"]
     assert isinstance(figures, dict)
     assert figures["double_assignments"] == 0 and figures["counters_match_rows"] is True
     assert figures["cycles_per_s"] > 0
+    (paced,) = figures["paced_runs"]
+    assert paced["labelers"] == 2 and paced["think_s"] == 0.05 and paced["cycles"] > 0
 
 
 def test_the_web_benchmark_runs_without_full_resolution_requests(tmp_path: Path) -> None:

@@ -35,6 +35,10 @@ class Annotation(Base):
         ),
         UniqueConstraint("user_id", "idempotency_key"),
         Index("ix_annotations_project_id_user_id", "project_id", "user_id"),
+        # A task's labels answer every claim and submit: without it, each scanned every active label.
+        Index("ix_annotations_task_id", "task_id"),
+        # An item's labels, rejected ones too (the review shows them side by side).
+        Index("ix_annotations_item_id", "item_id"),
     )
 
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)

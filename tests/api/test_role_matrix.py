@@ -288,6 +288,10 @@ MATRIX: dict[tuple[str, str], tuple[frozenset[str], Request]] = {
         REVIEWERS,
         lambda world, role: (f"/api/items/{world.labeled_item_id}/review", None),
     ),
+    ("GET", "/api/items/{item_id}/history"): (
+        REVIEWERS,
+        lambda world, role: (f"/api/items/{world.labeled_item_id}/history", None),
+    ),
     ("POST", "/api/items/{item_id}/review"): (
         REVIEWERS,
         lambda world, role: (

@@ -189,6 +189,32 @@ def test_a_labeler_changes_a_label_until_it_is_reviewed(client: TestClient, db: 
     assert_counters_match_a_recount(db, team.project_id)
 
 
+def test_an_items_history_shows_every_change_oldest_first(client: TestClient, db: Database) -> None:
+    team = make_team(db, items=4)
+    task = claim(client, team, team.labelers[0])
+    assert task
+    item = task["items"][0]["id"]
+    ok(submit(client, task, team.labelers[0], {item: classes("cat")}))
+    [mine] = client.get(f"/api/projects/{team.project_id}/my-annotations", headers=team.labelers[0]).json()
+    ok(client.put(f"/api/annotations/{mine['id']}", json={"label": classes("dog")}, headers=team.labelers[0]))
+    version = ok(client.get(f"/api/items/{item}/review", headers=team.reviewer))["version"]
+    body = {"action": "set_label", "version": version, "label": classes("bird")}
+    ok(client.post(f"/api/items/{item}/review", json=body, headers=team.reviewer))
+    first = ok(client.get(f"/api/items/{item}/history?limit=2", headers=team.reviewer))
+    rest = ok(client.get(f"/api/items/{item}/history?cursor={first['next_cursor']}", headers=team.reviewer))
+    events = first["items"] + rest["items"]
+    labeler, reviewer = team.labeler_ids[0], events[-1]["user_id"]
+    assert [(e["action"], e["user_id"], e["before"], e["after"]) for e in events] == [
+        ("submit", labeler, None, classes("cat")),
+        ("change", labeler, classes("cat"), classes("dog")),
+        ("set", reviewer, classes("dog"), classes("bird")),
+    ]
+    assert reviewer != labeler and rest["next_cursor"] is None and all(e["username"] for e in events)
+    assert [e["at"] for e in events] == sorted(e["at"] for e in events)
+    refused = client.get(f"/api/items/{item}/history", headers=team.labelers[0])
+    assert refused.status_code == 403  # labelers see their own labels, not the item's history
+
+
 def test_consensus_agrees_or_escalates_to_more_labelers_then_review(client: TestClient, db: Database) -> None:
     team = make_team(db, items=2)
     change_settings(client, team, page_size=1, min_labelers=2, max_labelers=3)

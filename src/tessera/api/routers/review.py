@@ -15,7 +15,7 @@ from tessera.accounts.policies.labeling import LabelingPolicy
 from tessera.api.deps import ActorDep, ItemId, PageDep, ProjectId, SessionDep, SettingsDep
 from tessera.api.routers.labeling import annotation_out, class_names, image_reader
 from tessera.api.schemas.common import ERROR_RESPONSES, Page, page_response
-from tessera.api.schemas.labeling import ReviewDecision, ReviewItemOut
+from tessera.api.schemas.labeling import LabelEventOut, ReviewDecision, ReviewItemOut
 from tessera.core.errors import Invalid
 from tessera.ingest.media import get_item
 from tessera.items.models import Item, ItemState
@@ -24,6 +24,7 @@ from tessera.projects.service import get_project
 from tessera.review.agreement_report import agreement_report
 from tessera.review.dashboard import read_dashboard
 from tessera.review.decisions import accept_skip, reject_item, set_item_label
+from tessera.review.history import item_history
 from tessera.review.listing import ReviewFilter, item_annotations, list_review_items
 from tessera.review.models import ItemLabel, LabelIssue
 
@@ -115,6 +116,25 @@ def read_review_item(item_id: ItemId, actor: ActorDep, session: SessionDep) -> R
     return review_item_out(
         session, item, class_names(get_project(session, item.project_id)), with_labels=True
     )
+
+
+@router.get("/items/{item_id}/history", response_model=Page[LabelEventOut])
+def read_item_history(item_id: ItemId, actor: ActorDep, session: SessionDep, page: PageDep) -> Response:
+    """Every change to the item's labels, oldest first: who, when, what (submit, change, skip, reject,
+    accept_skip, set, import, start_over), the label before and after. Rejected and replaced labels stay
+    here."""
+    item = get_item(session, item_id)
+    authorize(actor, LabelingPolicy.review(item.project_id))
+    names = class_names(get_project(session, item.project_id))
+    events = [
+        LabelEventOut(
+            id=row.id, item_id=row.item_id, user_id=row.user_id, username=row.username, action=row.action,
+            before=render_label(row.before, names) if row.before is not None else None,
+            after=render_label(row.after, names) if row.after is not None else None, at=row.at,
+        )
+        for row in item_history(session, item.id, after_id=page.position, limit=page.limit)
+    ]  # fmt: skip
+    return page_response(events, page.limit, LabelEventOut)
 
 
 @router.post("/items/{item_id}/review", response_model=ReviewItemOut)

@@ -112,6 +112,21 @@ class AnnotationOut(BaseModel):
     updated_at: datetime
 
 
+class LabelEventOut(BaseModel):
+    """One change to an item's labels, from its audit history."""
+
+    id: int
+    item_id: int
+    user_id: int | None = Field(description="Who made it (null: a deleted user, or the system)")
+    username: str | None
+    action: str = Field(
+        description="submit, change, skip, reject, accept_skip, set (a reviewer's label), import, start_over"
+    )
+    before: dict[str, Any] | None = Field(description="The label before, as the API shows labels")
+    after: dict[str, Any] | None = Field(description="The label after")
+    at: datetime
+
+
 class MyAnnotationOut(AnnotationOut):
     path: str = Field(description="The item's path, to show it again.")
     text: str | None = Field(None, description="The item's text (text projects).")

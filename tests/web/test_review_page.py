@@ -1,6 +1,6 @@
 """The review page in Chromium: filter skipped items and send one back to the queue; reject a label;
-set the label that counts; and a decision on an item that changed meanwhile says what it is now and
-changes nothing."""
+set the label that counts and read the item's history; and a decision on an item that changed meanwhile
+says what it is now and changes nothing."""
 
 from __future__ import annotations
 
@@ -49,6 +49,14 @@ def test_a_reviewer_sends_back_rejects_sets_labels_and_sees_a_stale_item(
     card.locator(".picker").get_by_role("button", name="dog").click()
     page.locator(f".review-card[data-item-id='{ids[2]}']").get_by_text("Done: set label.").wait_for()
     assert page.locator(f".review-card[data-item-id='{ids[2]}'] .chip").all_inner_texts() == ["dog"]
+    card = page.locator(f".review-card[data-item-id='{ids[2]}']")
+    card.get_by_role("button", name="History").click()
+    card.locator("ol.history li").nth(1).wait_for()
+    history = card.locator("ol.history li").all_inner_texts()
+    assert [line.split(" · ", 1)[1] for line in history] == [
+        f"{names[1]} submitted: — → cat",  # make_team: owner, then the labeler
+        f"{names[-3]} set the label that counts: cat → dog",
+    ]
 
     stale = page.locator(f".review-card[data-item-id='{ids[3]}']")
     reviewer = team.reviewer  # meanwhile, another reviewer decides the same item through the API

@@ -1,6 +1,7 @@
 // Reviewing a project's items: filter by state, class and labeler, and (classification) the items ML
 // assist found likely mislabeled, each with what the model suggests; reject labels (the item goes back to
-// the queue), send a skipped item back or take it out of the project, or set the label that counts.
+// the queue), send a skipped item back or take it out of the project, or set the label that counts; read
+// an item's history (every change to its labels).
 // Every decision carries the item's version: if it changed meanwhile, the page says what it is now.
 // Region and span projects set the label that counts in the labeling tool's editor (review_editor.js).
 import { api, ApiError, signedIn } from "./api.js";
@@ -108,6 +109,27 @@ async function showLabels(card, item) {
   card.querySelector(".annotations-box").replaceChildren(list);
 }
 
+const DID = {
+  submit: "submitted", change: "changed their label", skip: "skipped", reject: "rejected",
+  accept_skip: "removed it from the project", set: "set the label that counts", import: "imported",
+  start_over: "took it back (start over)",
+};
+
+// The item's audit history, oldest first: who did what to its labels, when, from what to what.
+async function showHistory(card, item) {
+  const page = await api("GET", `/api/items/${item.id}/history?limit=200`);
+  const words = (label) => (label ? labelWords(label).join(", ") || "no class" : "—");
+  const list = element("ol", undefined, "history");
+  for (const event of page.items) {
+    const who = event.username || (event.user_id ? `user ${event.user_id}` : "(deleted user)");
+    const change = event.before || event.after ? `: ${words(event.before)} → ${words(event.after)}` : "";
+    list.append(element("li", `${new Date(event.at).toLocaleString()} · ${who} ${DID[event.action] || event.action}${change}`));
+  }
+  if (!page.items.length) list.append(element("li", "no changes yet"));
+  if (page.next_cursor) list.append(element("li", "later changes: GET /api/items/{id}/history with the cursor", "muted"));
+  card.querySelector(".annotations-box").replaceChildren(list);
+}
+
 const showCardError = (card) => (failure) => { card.querySelector(".card-message").textContent = failure.message; };
 
 // ML assist found the label likely wrong: what its model would say instead.
@@ -150,6 +172,7 @@ function itemCard(item, note = "") {
     }));
   }
   actions.append(button("Labelers' labels", () => showLabels(card, item).catch(showCardError(card))));
+  actions.append(button("History", () => showHistory(card, item).catch(showCardError(card))));
   card.append(actions, element("div", undefined, "annotations-box"), element("div", undefined, "editor-box"), element("p", note, "card-message"));
   return card;
 }

@@ -47,7 +47,7 @@ from tessera.projects.models import Project
 from tessera.projects.service import get_project
 from tessera.queue.assignment import assign_items, list_assignments, unassign_items
 from tessera.queue.lookahead import warm_next_pages
-from tessera.queue.models import Task
+from tessera.queue.models import ItemOutcome, Task
 from tessera.queue.service import claim_task, get_task, open_task_of, renew_lease, task_items
 from tessera.queue.settings import SettingsChange, labeling_settings, update_labeling_settings
 from tessera.review.listing import labeler_annotations
@@ -87,9 +87,14 @@ def task_out(session: Session, task: Task, project: Project | None = None) -> Ta
     """The task as the labeling tool shows it: its items, this labeler's labels and the pre-filled ones."""
     project = project or get_project(session, task.project_id)
     names = class_names(project)
-    # rows, not results: dict() would take a result for a mapping (it has keys())
-    mine: dict[int, dict[str, Any]] = dict(session.execute(_LABELS_IN_TASK, {"task_id": task.id}).all())
     listed = task_items(session, task)
+    # Only a submitted item has a label of this task (a page just handed out has none: no query).
+    # Rows, not results: dict() would take a result for a mapping (it has keys()).
+    mine: dict[int, dict[str, Any]] = (
+        dict(session.execute(_LABELS_IN_TASK, {"task_id": task.id}).all())
+        if any(row.outcome == ItemOutcome.submitted for row in listed)
+        else {}
+    )
     ids = [row.id for row in listed]
     offered: dict[int, dict[str, Any]] = dict(session.execute(_PRELABELS_OF, {"ids": ids}).all())
     items = [

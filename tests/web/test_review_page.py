@@ -1,5 +1,5 @@
 """The review page in Chromium: filter skipped items and send one back to the queue; reject a label;
-set the label that counts and read the item's history; and a decision on an item that changed meanwhile
+set the label that counts and read the item's history, page by page; and a decision on an item that changed meanwhile
 says what it is now and changes nothing."""
 
 from __future__ import annotations
@@ -57,6 +57,22 @@ def test_a_reviewer_sends_back_rejects_sets_labels_and_sees_a_stale_item(
         f"{names[1]} submitted: — → cat",  # make_team: owner, then the labeler
         f"{names[-3]} set the label that counts: cat → dog",
     ]
+    version = ok(client.get(f"/api/items/{ids[2]}/review", headers=team.reviewer))["version"]
+    for turn in range(49):  # 51 changes in all: the page shows 50, the 51st behind a button
+        decision = {
+            "action": "set_label",
+            "version": version,
+            "label": classes("cat" if turn % 2 == 0 else "dog"),
+        }
+        version = ok(client.post(f"/api/items/{ids[2]}/review", json=decision, headers=team.reviewer))[
+            "version"
+        ]
+    card.get_by_role("button", name="History").click()
+    card.get_by_role("button", name="Show later changes").click()
+    card.locator("ol.history li").nth(50).wait_for()
+    history = card.locator("ol.history li").all_inner_texts()
+    assert len(history) == 51 and history[-1].endswith(": dog → cat"), history[-3:]
+    assert card.get_by_role("button", name="Show later changes").count() == 0
 
     stale = page.locator(f".review-card[data-item-id='{ids[3]}']")
     reviewer = team.reviewer  # meanwhile, another reviewer decides the same item through the API

@@ -109,25 +109,34 @@ async function showLabels(card, item) {
   card.querySelector(".annotations-box").replaceChildren(list);
 }
 
+const HISTORY_PAGE = 50;
 const DID = {
   submit: "submitted", change: "changed their label", skip: "skipped", reject: "rejected",
   accept_skip: "removed it from the project", set: "set the label that counts", import: "imported",
   start_over: "took it back (start over)",
 };
 
-// The item's audit history, oldest first: who did what to its labels, when, from what to what.
+// The item's audit history, oldest first: who did what to its labels, when, from what to what;
+// HISTORY_PAGE changes at a time, the next ones behind a button.
 async function showHistory(card, item) {
-  const page = await api("GET", `/api/items/${item.id}/history?limit=200`);
-  const words = (label) => (label ? labelWords(label).join(", ") || "no class" : "—");
   const list = element("ol", undefined, "history");
-  for (const event of page.items) {
-    const who = event.username || (event.user_id ? `user ${event.user_id}` : "(deleted user)");
-    const change = event.before || event.after ? `: ${words(event.before)} → ${words(event.after)}` : "";
-    list.append(element("li", `${new Date(event.at).toLocaleString()} · ${who} ${DID[event.action] || event.action}${change}`));
-  }
-  if (!page.items.length) list.append(element("li", "no changes yet"));
-  if (page.next_cursor) list.append(element("li", "later changes: GET /api/items/{id}/history with the cursor", "muted"));
   card.querySelector(".annotations-box").replaceChildren(list);
+  const words = (label) => (label ? labelWords(label).join(", ") || "no class" : "—");
+  const more = async (cursor) => {
+    const page = await api("GET", `/api/items/${item.id}/history?limit=${HISTORY_PAGE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    for (const event of page.items) {
+      const who = event.username || (event.user_id ? `user ${event.user_id}` : "(deleted user)");
+      const change = event.before || event.after ? `: ${words(event.before)} → ${words(event.after)}` : "";
+      list.append(element("li", `${new Date(event.at).toLocaleString()} · ${who} ${DID[event.action] || event.action}${change}`));
+    }
+    if (!cursor && !page.items.length) list.append(element("li", "no changes yet"));
+    if (page.next_cursor) {
+      const later = element("li", undefined, "history-more");
+      later.append(button("Show later changes", () => { later.remove(); more(page.next_cursor).catch(showCardError(card)); }));
+      list.append(later);
+    }
+  };
+  await more(null);
 }
 
 const showCardError = (card) => (failure) => { card.querySelector(".card-message").textContent = failure.message; };

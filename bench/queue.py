@@ -10,8 +10,10 @@ the server sends its own), claim+submit cycles/s of the one server process and i
 dashboard's latency during and after the runs, and double assignments (items handed to two labelers,
 seen by the clients, and items with more active labels or tasks than they need, counted in the
 database afterwards). Reference, same run: the claim's SQL alone in-process (the candidate SELECT, and
-SELECT + UPDATE rolled back), the whole claim_task + submit_labels in-process without HTTP, and the
-/api/health latency (the floor of the HTTP path).
+SELECT + UPDATE rolled back), the whole claim_task + submit_labels in-process without HTTP, the
+/api/health latency (the floor of the HTTP path), and the ceiling of a cycle: the biggest crew making
+cycles of two /api/health requests for up to 10 s (`empty_cycles_per_s`, `empty_cycle_server_cpu_ms`):
+no claim+submit cycle over this HTTP stack on this machine can beat it.
 
 Then, paced: TESSERA_BENCH_PACED labelers (default 32) each look at a page for 0.5–1.5 × TESSERA_BENCH_THINK_S
 (default 2 s) before submitting it, for the latency a team feels when the process is not saturated; with
@@ -362,6 +364,39 @@ def _cpu_s(process: psutil.Process) -> float:
     return float(times.user + times.system)
 
 
+def _empty_cycles(base: str, labelers: int, seconds: float, server_process: psutil.Process) -> dict[str, Any]:
+    """The ceiling of this machine and HTTP stack: `labelers` threads each make cycles of two
+    `/api/health` requests (a cycle that claims and submits nothing) for `seconds`, as the crews' clients
+    do (same threads, keep-alive clients, the same two cores shared by client and server)."""
+    counts = [0] * labelers
+    start = threading.Barrier(labelers + 1)
+
+    def cycle(index: int) -> None:
+        with httpx.Client(base_url=base, timeout=60) as client:
+            client.get("/api/health")
+            start.wait()
+            deadline = time.perf_counter() + seconds
+            while time.perf_counter() < deadline:
+                client.get("/api/health")
+                client.get("/api/health")
+                counts[index] += 1
+
+    threads = [threading.Thread(target=cycle, args=(index,), daemon=True) for index in range(labelers)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    started, server_cpu = time.perf_counter(), _cpu_s(server_process)
+    for thread in threads:
+        thread.join()
+    elapsed, server_cpu = time.perf_counter() - started, _cpu_s(server_process) - server_cpu
+    cycles = max(sum(counts), 1)
+    return {
+        "empty_cycle_labelers": labelers,
+        "empty_cycles_per_s": round(sum(counts) / elapsed, 1),
+        "empty_cycle_server_cpu_ms": round(server_cpu * 1000 / cycles, 2),
+    }
+
+
 def _drive(
     base: str,
     setup: Setup,
@@ -498,6 +533,7 @@ def run(*, items: int | None, database: str | None) -> dict[str, Any]:
                 _drive(base, setup, crew, seconds, tracker, process, chained, think_s)[0] for crew in paced
             ]
             after = timed_calls(client, f"/api/projects/{setup.project_id}/dashboard", 20)
+            empty = _empty_cycles(base, max(crews), min(seconds, 10.0), process)
             health_cpu = _cpu_s(process)
             health = timed_calls(client, "/api/health", 500)
             health_cpu = (_cpu_s(process) - health_cpu) * 1000 / len(health)
@@ -562,6 +598,8 @@ def run(*, items: int | None, database: str | None) -> dict[str, Any]:
             "health_p50_ms": ms(health, 0.5),
             "health_p99_ms": ms(health, 0.99),
             "health_server_cpu_ms": round(health_cpu, 2),
+            # The ceiling: cycles of two /api/health requests by the biggest crew, no work in them.
+            **empty,
             **reference,
         },
     }

@@ -59,6 +59,11 @@ def test_the_queue_benchmark_runs_without_double_assignments(chained: str) -> No
     assert figures["cycles_per_s"] > 0
     (paced,) = figures["paced_runs"]
     assert paced["labelers"] == 2 and paced["think_s"] == 0.05 and paced["cycles"] > 0
+    reference = result["reference"]
+    assert isinstance(reference, dict)
+    assert (
+        reference["empty_cycle_labelers"] == 2 and reference["empty_cycles_per_s"] > figures["cycles_per_s"]
+    )
 
 
 def test_the_web_benchmark_runs_without_full_resolution_requests(tmp_path: Path) -> None:

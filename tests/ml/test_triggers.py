@@ -220,6 +220,37 @@ REFUSED_CHANGES = [
 ]
 
 
+def test_every_bad_ml_setting_of_a_change_is_named_at_once_and_none_is_kept(
+    client: TestClient, db: Database
+) -> None:
+    team = make_team(db, items=2)
+    url = f"/api/projects/{team.project_id}/ml/settings"
+    change = {
+        "target_precision": 1.5,
+        "retrain_every": 60,
+        "first_training_labels": 2,
+        "min_labels_per_class": 1,
+    }
+    response = client.patch(url, json=change, headers=team.manager)
+    assert response.status_code == 422, response.text
+    errors = response.json()["details"]["errors"]
+    assert [error["field"] for error in errors] == [
+        "target_precision",
+        "first_training_labels",
+        "min_labels_per_class",
+    ]
+    assert errors[1]["message"] == "must be between 4 and 1000000"
+    typed = {"retrain_every": 60, "first_training_labels": 2.5, "colour": "red"}  # the body's own checks
+    response = client.patch(url, json=typed, headers=team.manager)
+    assert response.status_code == 422, response.text
+    assert [error["field"] for error in response.json()["details"]["errors"]] == [
+        "first_training_labels",
+        "colour",
+    ]
+    settings = ok(client.get(f"/api/projects/{team.project_id}/ml", headers=team.manager))["settings"]
+    assert settings["retrain_every"] == 50
+
+
 def test_ml_settings_out_of_range_or_unknown_are_refused_naming_the_field(
     client: TestClient, db: Database
 ) -> None:

@@ -313,3 +313,29 @@ def test_the_scheduler_gives_back_the_items_of_expired_tasks(
     board = ok(client.get(f"/api/projects/{team.project_id}/dashboard", headers=team.reviewer))
     assert board["incomplete"]["in_a_leased_task"] == 0
     assert_counters_match_a_recount(db, team.project_id)
+
+
+def test_every_bad_labeling_setting_is_named_at_once_and_nothing_is_changed(
+    client: TestClient, db: Database
+) -> None:
+    team = make_team(db, items=2)
+    url = f"/api/projects/{team.project_id}/labeling-settings"
+    before = ok(client.get(url, headers=team.manager))
+    change = {"page_size": 5, "lease_seconds": 10, "min_labelers": 3, "max_labelers": 2, "iou_threshold": 0}
+    response = client.put(url, json=change, headers=team.manager)
+    assert response.status_code == 422, response.text
+    errors = response.json()["details"]["errors"]
+    assert [error["field"] for error in errors] == [
+        "page_size",
+        "lease_seconds",
+        "max_labelers",
+        "iou_threshold",
+    ]
+    assert errors[2]["message"] == "must be between min_labelers (3) and 10"
+    assert ok(client.get(url, headers=team.manager)) == before
+    one = client.put(url, json={"lease_seconds": 10}, headers=team.manager).json()
+    assert one["message"] == "lease_seconds: must be between 60 seconds and a day"
+    assert (
+        ok(client.put(url, json={"min_labelers": 2, "max_labelers": 3}, headers=team.manager))["max_labelers"]
+        == 3
+    )

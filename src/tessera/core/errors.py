@@ -39,6 +39,25 @@ class Invalid(TesseraError):
         self.field = field
 
 
+class FieldErrors:
+    """What is wrong with an input's fields, gathered so that one refusal names every bad field (a
+    settings form with two bad values hears of both at once)."""
+
+    def __init__(self) -> None:
+        self.errors: list[dict[str, str]] = []
+
+    def add(self, field: str, message: str) -> None:
+        self.errors.append({"field": field, "message": message})
+
+    def raise_if_any(self) -> None:
+        """`Invalid` naming every field added (as `Invalid(message, field=…)` when there is one)."""
+        if len(self.errors) == 1:
+            raise Invalid(self.errors[0]["message"], field=self.errors[0]["field"])
+        if self.errors:
+            message = "; ".join(f"{error['field']}: {error['message']}" for error in self.errors)
+            raise Invalid(message, details={"errors": list(self.errors)})
+
+
 class Unauthenticated(TesseraError):
     code = "unauthenticated"
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tessera.core.errors import Invalid
+from tessera.core.errors import FieldErrors
 from tessera.items.counts import read_counts
 from tessera.items.models import Item, ItemState
 from tessera.jobs.models import Job, JobStatus
@@ -86,25 +86,40 @@ def ml_settings(session: Session, project: Project) -> MlSettings:
 
 
 def update_ml_settings(session: Session, project: Project, changes: dict[str, Any]) -> MlSettings:
+    """Apply `changes`; every bad value is named in one `Invalid`, and then nothing is changed."""
     row = ml_settings(session, project)
+    bad = FieldErrors()
+    accepted: dict[str, Any] = {}
     for name, value in changes.items():
-        kind = EDITABLE.get(name)
-        if kind is None:
-            raise Invalid(f"is not an ML setting (expected one of {', '.join(EDITABLE)})", field=name)
-        if kind is bool and not isinstance(value, bool):
-            raise Invalid("must be true or false", field=name)
-        if kind is not bool and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise Invalid("must be a number", field=name)
-        if kind is int and int(value) != value:
-            raise Invalid("must be a whole number", field=name)
-        low, high = LIMITS.get(name, (None, None))
-        if low is not None and high is not None and not low <= value <= high:
-            raise Invalid(f"must be between {low} and {high}", field=name)
-        if name == "enabled" and value and not supports_ml(project):
-            raise Invalid(unsupported_message(project), field=name)
-        setattr(row, name, kind(value))
+        problem = _ml_setting_problem(project, name, value)
+        if problem is None:
+            accepted[name] = EDITABLE[name](value)
+        else:
+            bad.add(name, problem)
+    bad.raise_if_any()
+    for name, value in accepted.items():
+        setattr(row, name, value)
     session.flush()
     return row
+
+
+def _ml_setting_problem(project: Project, name: str, value: Any) -> str | None:
+    """What is wrong with `value` for the ML setting `name`; None when nothing is."""
+    kind = EDITABLE.get(name)
+    if kind is None:
+        return f"is not an ML setting (expected one of {', '.join(EDITABLE)})"
+    if kind is bool and not isinstance(value, bool):
+        return "must be true or false"
+    if kind is not bool and (isinstance(value, bool) or not isinstance(value, int | float)):
+        return "must be a number"
+    if kind is int and int(value) != value:
+        return "must be a whole number"
+    low, high = LIMITS.get(name, (None, None))
+    if low is not None and high is not None and not low <= value <= high:
+        return f"must be between {low} and {high}"
+    if name == "enabled" and value and not supports_ml(project):
+        return unsupported_message(project)
+    return None
 
 
 def labeled_count(session: Session, project_id: int) -> int:

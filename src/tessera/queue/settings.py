@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tessera.core.errors import Invalid
+from tessera.core.errors import FieldErrors
 from tessera.projects.models import Project, TaskType
 from tessera.queue.models import PAGE_SIZES, LabelingSettings
 
@@ -53,29 +53,32 @@ class SettingsChange:
 
 
 def update_labeling_settings(session: Session, project: Project, change: SettingsChange) -> LabelingSettings:
+    """Apply `change`; every bad value is named in one `Invalid`, and then nothing is changed."""
     row = labeling_settings(session, project)
+    bad = FieldErrors()
     page_size = row.page_size if change.page_size is None else change.page_size
     if page_size not in PAGE_SIZES:
-        raise Invalid(f"must be one of {', '.join(map(str, PAGE_SIZES))}", field="page_size")
-    if page_size != 1 and project.task_type not in GRID_TASKS:
-        raise Invalid(f"a {project.task_type.value} task shows one item at a time", field="page_size")
+        bad.add("page_size", f"must be one of {', '.join(map(str, PAGE_SIZES))}")
+    elif page_size != 1 and project.task_type not in GRID_TASKS:
+        bad.add("page_size", f"a {project.task_type.value} task shows one item at a time")
     lease = row.lease_seconds if change.lease_seconds is None else change.lease_seconds
     if not 60 <= lease <= 86_400:
-        raise Invalid("must be between 60 seconds and a day", field="lease_seconds")
+        bad.add("lease_seconds", "must be between 60 seconds and a day")
     low = row.min_labelers if change.min_labelers is None else change.min_labelers
     high = row.max_labelers if change.max_labelers is None else change.max_labelers
     if not 1 <= low <= MAX_LABELERS:
-        raise Invalid(f"must be between 1 and {MAX_LABELERS}", field="min_labelers")
-    if not low <= high <= MAX_LABELERS:
-        raise Invalid(f"must be between min_labelers ({low}) and {MAX_LABELERS}", field="max_labelers")
+        bad.add("min_labelers", f"must be between 1 and {MAX_LABELERS}")
+        if not 1 <= high <= MAX_LABELERS:
+            bad.add("max_labelers", f"must be between 1 and {MAX_LABELERS}")
+    elif not low <= high <= MAX_LABELERS:
+        bad.add("max_labelers", f"must be between min_labelers ({low}) and {MAX_LABELERS}")
     threshold = row.agreement_threshold if change.agreement_threshold is None else change.agreement_threshold
     if not 0.5 <= threshold <= 1:
-        raise Invalid(
-            "must be between 0.5 and 1 (the share of labelers that must agree)", field="agreement_threshold"
-        )
+        bad.add("agreement_threshold", "must be between 0.5 and 1 (the share of labelers that must agree)")
     iou = row.iou_threshold if change.iou_threshold is None else change.iou_threshold
     if not 0 < iou <= 1:
-        raise Invalid("must be above 0 and at most 1", field="iou_threshold")
+        bad.add("iou_threshold", "must be above 0 and at most 1")
+    bad.raise_if_any()
     row.page_size, row.lease_seconds, row.min_labelers, row.max_labelers = page_size, lease, low, high
     row.agreement_threshold, row.iou_threshold = threshold, iou
     session.flush()

@@ -93,6 +93,32 @@ def test_a_failing_job_records_the_error_and_can_be_retried(
     assert refused.status_code == 409
 
 
+def test_jobs_are_listed_by_kind_stage_and_status(
+    client: TestClient, admin: dict[str, str], runtime: Runtime
+) -> None:
+    failed = _start(runtime.database, "test.fail")
+    _until(client, admin, failed, "failed")
+    checked = client.post(
+        "/api/jobs/system-check", json={"steps": 1, "step_seconds": 0}, headers=admin
+    ).json()
+    _until(client, admin, checked["id"], "succeeded")
+
+    def listed(query: str) -> list[int]:
+        response = client.get(f"/api/jobs?{query}", headers=admin)
+        assert response.status_code == 200, response.text
+        return [job["id"] for job in response.json()["items"]]
+
+    assert listed("kind=test.fail") == [failed]
+    assert failed in listed("kind=test") and checked["id"] not in listed("kind=test")
+    assert listed("kind=system") == [checked["id"]]
+    assert listed("status=failed") == [failed] and listed("kind=test&status=succeeded") == []
+    assert listed("") == [checked["id"], failed]
+    refused = client.get("/api/jobs?kind=nope", headers=admin)
+    assert refused.status_code == 422 and refused.json()["details"]["errors"][0]["field"] == "kind"
+    assert "system.check" in refused.json()["message"]
+    assert client.get("/api/jobs?status=lost", headers=admin).status_code == 422
+
+
 def test_a_running_job_can_be_cancelled(client: TestClient, admin: dict[str, str], runtime: Runtime) -> None:
     job_id = _start(runtime.database, "test.wait", steps=400, step_seconds=0.02)
     _until(client, admin, job_id, "running")

@@ -9,14 +9,14 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
 from tessera.core import clock
-from tessera.core.errors import Conflict, NotFound
+from tessera.core.errors import Conflict, Invalid, NotFound
 from tessera.db.session import on_commit
 from tessera.jobs.models import Job, JobStatus
-from tessera.jobs.registry import get_job_function
+from tessera.jobs.registry import get_job_function, registered_kinds
 from tessera.jobs.runner import runner_for
 
 
@@ -58,16 +58,36 @@ def list_jobs(
     every_project: bool = False,
     before_id: int | None = None,
     limit: int = 50,
+    kind: str | None = None,
+    status: JobStatus | None = None,
 ) -> Sequence[Job]:
-    """Newest first: a project's jobs, the workspace's own (project_id None), or all of them."""
+    """Newest first: a project's jobs, the workspace's own (project_id None), or all of them; `kind` a
+    job kind (`ml.train`) or a stage (`ml`: every `ml.…` kind), `status` one status."""
     query = select(Job)
     if not every_project:
         query = query.where(
             Job.project_id == project_id if project_id is not None else Job.project_id.is_(None)
         )
+    if kind is not None:
+        query = query.where(_kind_filter(kind))
+    if status is not None:
+        query = query.where(Job.status == status)
     if before_id is not None:
         query = query.where(Job.id < before_id)
     return session.scalars(query.order_by(Job.id.desc()).limit(limit)).all()
+
+
+def _kind_filter(kind: str) -> ColumnElement[bool]:
+    kinds = registered_kinds()
+    if kind in kinds:
+        return Job.kind == kind
+    stage = f"{kind}."
+    if any(known.startswith(stage) for known in kinds):
+        return Job.kind.in_([known for known in kinds if known.startswith(stage)])
+    stages = sorted({known.split(".", 1)[0] for known in kinds})
+    raise Invalid(
+        f"is not a job kind or stage (kinds: {', '.join(kinds)}; stages: {', '.join(stages)})", field="kind"
+    )
 
 
 def cancel_job(session: Session, job: Job) -> Job:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from tessera.accounts.policies import authorize
@@ -10,6 +12,7 @@ from tessera.accounts.policies.jobs import JobPolicy
 from tessera.api.deps import ActorDep, JobId, PageDep, ProjectId, SessionDep
 from tessera.api.schemas.common import ERROR_RESPONSES, Page, page_response
 from tessera.api.schemas.jobs import JobOut, SystemCheckCreate
+from tessera.jobs.models import JobStatus
 from tessera.jobs.service import cancel_job, create_job, get_job, list_jobs
 from tessera.jobs.service import retry_job as retry_job_service
 from tessera.jobs.system_check import SYSTEM_CHECK
@@ -17,23 +20,41 @@ from tessera.projects.service import get_project
 
 router = APIRouter(prefix="/api", tags=["jobs"], responses=ERROR_RESPONSES)
 
+KindQuery = Annotated[
+    str | None, Query(description="A job kind (`ml.train`) or a stage (`ml`: every `ml.…` kind).")
+]
+StatusQuery = Annotated[JobStatus | None, Query(description="Only jobs in this status.")]
+
 
 @router.get("/jobs", response_model=Page[JobOut])
-def list_workspace_jobs(actor: ActorDep, session: SessionDep, page: PageDep) -> Response:
-    """Every job, newest first (workspace admins)."""
+def list_workspace_jobs(
+    actor: ActorDep, session: SessionDep, page: PageDep, kind: KindQuery = None, status: StatusQuery = None
+) -> Response:
+    """Every job, newest first (workspace admins); `kind` and `status` narrow the list."""
     authorize(actor, JobPolicy.list_workspace())
     jobs = list_jobs(
-        session, project_id=None, every_project=True, before_id=page.position or None, limit=page.limit
-    )
+        session, project_id=None, every_project=True, before_id=page.position or None, limit=page.limit,
+        kind=kind, status=status,
+    )  # fmt: skip
     return page_response(jobs, page.limit, JobOut)
 
 
 @router.get("/projects/{project_id}/jobs", response_model=Page[JobOut])
-def list_project_jobs(project_id: ProjectId, actor: ActorDep, session: SessionDep, page: PageDep) -> Response:
-    """A project's jobs, newest first."""
+def list_project_jobs(
+    project_id: ProjectId,
+    actor: ActorDep,
+    session: SessionDep,
+    page: PageDep,
+    kind: KindQuery = None,
+    status: StatusQuery = None,
+) -> Response:
+    """A project's jobs, newest first; `kind` and `status` narrow the list."""
     project = get_project(session, project_id)
     authorize(actor, JobPolicy.read(project.id))
-    jobs = list_jobs(session, project_id=project.id, before_id=page.position or None, limit=page.limit)
+    jobs = list_jobs(
+        session, project_id=project.id, before_id=page.position or None, limit=page.limit, kind=kind,
+        status=status,
+    )  # fmt: skip
     return page_response(jobs, page.limit, JobOut)
 
 

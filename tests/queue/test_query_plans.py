@@ -10,6 +10,7 @@ project of millions; the indexes are the same on both (tests/test_db.py checks t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,6 +66,24 @@ def assert_no_full_scans(db: Database, seen: list[tuple[str, Any]]) -> None:
     assert not scans, "\n\n".join(f"{statement}\n  -> {lines}" for statement, lines in scans.items())
 
 
+KEYS = {"id", "project_id", "item_id", "task_id", "user_id"}  # a row's identity: never set by an UPDATE
+
+
+def assert_no_key_rewritten(seen: list[tuple[str, Any]]) -> None:
+    """No UPDATE sets a key column: an UPDATE takes a parameter named like a column as a SET value, and
+    the claim's `project_id` (a parameter of its WHERE) had it SET items.project_id to itself, which
+    rewrites every index on the column."""
+    updates = [statement for statement, _ in seen if statement.lstrip().upper().startswith("UPDATE")]
+    assert updates
+    rewritten = {
+        statement: sorted(
+            KEYS & set(re.findall(r"(\w+)=", statement.split(" SET ", 1)[1].split(" WHERE ")[0]))
+        )
+        for statement in updates
+    }
+    assert not any(rewritten.values()), {statement: keys for statement, keys in rewritten.items() if keys}
+
+
 @pytest.fixture
 def sqlite(tmp_path: Path) -> Iterator[tuple[TestClient, Database]]:
     """A server over a SQLite database of its own (the `db` fixture is PostgreSQL too)."""
@@ -98,6 +117,7 @@ def test_claims_submits_and_the_dashboard_read_no_growing_table_whole(
         assert chained["next_task"] is not None
         ok(client.get(f"/api/projects/{team.project_id}/dashboard", headers=team.manager))
     assert_no_full_scans(db, seen)
+    assert_no_key_rewritten(seen)
 
 
 def test_skips_label_changes_and_review_read_no_growing_table_whole(

@@ -231,7 +231,9 @@ def _claim_items(
     item_ids = _candidates(session, given, narrower, page_size, waiting.assigned)
     if not item_ids:
         return []
-    claimed = session.execute(_CLAIM, {**given, "ids": item_ids}).all()
+    # Only the parameters its WHERE uses: an UPDATE takes any other key named like a column as a SET
+    # value, and `project_id` did (SET project_id = the same value, rewriting every index on it).
+    claimed = session.execute(_CLAIM, {"ids": item_ids, "min_labelers": min_labelers}).all()
     newly = [labels for _, claims, labels in claimed if claims == 1]  # were in no task until now
     add_counts(session, project_id, {CLAIMED: len(newly), WAITING: -sum(1 for labels in newly if labels > 0)})
     taken = {item_id for item_id, _, _ in claimed}

@@ -13,7 +13,15 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from tessera.ml.clustering import diverse_order, farthest_first, kmeans_groups, page_clusters, uncertainty_of
-from tessera.ml.heads import REGULARIZATIONS, Head, normalize, out_of_fold, predictions, train_head
+from tessera.ml.heads import (
+    REGULARIZATIONS,
+    Head,
+    normalize,
+    out_of_fold,
+    out_of_fold_heads,
+    predictions,
+    train_head,
+)
 
 DIMENSIONS = 24
 
@@ -147,6 +155,25 @@ def test_a_head_saved_and_loaded_predicts_the_same(tmp_path: Path, multilabel: b
     assert np.array_equal(loaded.probabilities(vectors), head.probabilities(vectors))
     head.save(path)  # saving again replaces it
     assert np.array_equal(Head.load(path).weights, head.weights)
+
+
+@pytest.mark.parametrize("multilabel", [False, True])
+def test_the_fold_heads_as_one_answer_the_mean_of_their_probabilities_saved_and_loaded(
+    tmp_path: Path, multilabel: bool
+) -> None:
+    vectors, labels, _ = _multilabel_set() if multilabel else _blobs([12, 9, 6])
+    oof, strength, folds = out_of_fold_heads(vectors, labels, [5, 6, 7], multilabel=multilabel)
+    plain, plain_strength = out_of_fold(vectors, labels, [5, 6, 7], multilabel=multilabel)
+    assert np.array_equal(oof, plain) and strength == plain_strength
+    assert len(folds) >= 2 and all(fold.weights.shape == folds[0].weights.shape for fold in folds)
+    ensemble = Head.ensemble(folds)
+    mean = np.mean([fold.probabilities(vectors) for fold in folds], axis=0)
+    assert np.allclose(ensemble.probabilities(vectors), mean)
+    if not multilabel:
+        assert np.allclose(ensemble.probabilities(vectors).sum(axis=1), 1.0)
+    path = tmp_path / "head-v0001.npz"
+    ensemble.save(path)
+    assert np.array_equal(Head.load(path).probabilities(vectors), ensemble.probabilities(vectors))
 
 
 def test_uncertainty_is_one_minus_the_margin() -> None:

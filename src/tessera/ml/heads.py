@@ -24,15 +24,34 @@ def normalize(vectors: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
 @dataclass
 class Head:
     """A linear head: probabilities = softmax (multi-class) or sigmoid (multi-label) of X·Wᵀ + b over the
-    normalized embedding; `classes` are the project's class ids in column order."""
+    normalized embedding; `classes` are the project's class ids in column order. An ensemble of K such
+    heads (weights K×C×D, bias K×C) answers the mean of their probabilities."""
 
     classes: list[int]
     weights: np.ndarray[Any, Any]
     bias: np.ndarray[Any, Any]
     multilabel: bool
 
+    @classmethod
+    def ensemble(cls, heads: list[Head]) -> Head:
+        """The heads (of the same classes) as one, answering the mean of their probabilities."""
+        return cls(
+            heads[0].classes,
+            np.stack([head.weights for head in heads]),
+            np.stack([head.bias for head in heads]),
+            heads[0].multilabel,
+        )
+
     def probabilities(self, vectors: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-        scores = normalize(vectors) @ self.weights.T + self.bias
+        x = normalize(vectors)
+        if self.weights.ndim == 2:
+            return self._probabilities(x @ self.weights.T + self.bias)
+        total = np.zeros((len(x), len(self.classes)), dtype=np.float64)
+        for weights, bias in zip(self.weights, self.bias, strict=True):
+            total += self._probabilities(x @ weights.T + bias)
+        return np.asarray(total / len(self.weights))
+
+    def _probabilities(self, scores: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         if self.multilabel:
             from scipy.special import expit
 
@@ -117,9 +136,24 @@ def out_of_fold(
     multilabel: bool,
     seed: int = 0,
 ) -> tuple[np.ndarray[Any, Any], float]:
+    """Each labeled item's probabilities from a head that did not see it, and the C chosen
+    (`out_of_fold_heads`)."""
+    probabilities, strength, _ = out_of_fold_heads(vectors, labels, classes, multilabel=multilabel, seed=seed)
+    return probabilities, strength
+
+
+def out_of_fold_heads(
+    vectors: np.ndarray[Any, Any],
+    labels: np.ndarray[Any, Any],
+    classes: list[int],
+    *,
+    multilabel: bool,
+    seed: int = 0,
+) -> tuple[np.ndarray[Any, Any], float, list[Head]]:
     """Each labeled item's probabilities from a head that did not see it (stratified folds by the item's
     class, or its first class for multi-label; as many folds as the rarest class allows, 2 to 5), with
-    the regularization of `REGULARIZATIONS` whose held-out log loss is lowest: (probabilities, its C)."""
+    the regularization of `REGULARIZATIONS` whose held-out log loss is lowest: (probabilities, its C,
+    the fold heads that gave them)."""
     from sklearn.model_selection import KFold, StratifiedKFold
 
     strata = labels if not multilabel else np.argmax(labels, axis=1)
@@ -132,19 +166,21 @@ def out_of_fold(
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
         splits = list(splitter.split(vectors, strata))
-    best: tuple[float, np.ndarray[Any, Any], float] | None = None
+    best: tuple[float, np.ndarray[Any, Any], float, list[Head]] | None = None
     for strength in REGULARIZATIONS:
         result = np.zeros((len(vectors), len(classes)), dtype=np.float64)
+        heads = []
         for train, test in splits:
             head = train_head(
                 vectors[train], labels[train], classes, multilabel=multilabel, seed=seed, strength=strength
             )
             result[test] = head.probabilities(vectors[test])
+            heads.append(head)
         loss = log_loss(result, labels, multilabel=multilabel)
         if best is None or loss < best[0]:
-            best = (loss, result, strength)
+            best = (loss, result, strength, heads)
     assert best is not None
-    return best[1], best[2]
+    return best[1], best[2], best[3]
 
 
 def log_loss(probabilities: np.ndarray[Any, Any], labels: np.ndarray[Any, Any], *, multilabel: bool) -> float:

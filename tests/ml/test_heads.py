@@ -18,7 +18,6 @@ from tessera.ml.heads import (
     Head,
     normalize,
     out_of_fold,
-    out_of_fold_heads,
     predictions,
     train_head,
 )
@@ -62,7 +61,7 @@ def test_a_multiclass_head_learns_imbalanced_classes() -> None:
 
 def test_out_of_fold_probabilities_come_from_heads_that_did_not_see_the_item() -> None:
     vectors, blob, _ = _blobs([40, 10, 5], seed=1)
-    probabilities, strength = out_of_fold(vectors, blob, [1, 2, 3], multilabel=False)
+    probabilities, strength, _ = out_of_fold(vectors, blob, [1, 2, 3], multilabel=False)
     assert strength in REGULARIZATIONS
     assert probabilities.shape == (55, 3)
     assert np.allclose(probabilities.sum(axis=1), 1.0)
@@ -70,7 +69,7 @@ def test_out_of_fold_probabilities_come_from_heads_that_did_not_see_the_item() -
     # A wrongly labeled item: a head that saw it would be taught it; out of fold, it is found out.
     wrong = blob.copy()
     wrong[0] = 1  # a class-0 vector labeled as class 1
-    held_out, _ = out_of_fold(vectors, wrong, [1, 2, 3], multilabel=False)
+    held_out, _, _ = out_of_fold(vectors, wrong, [1, 2, 3], multilabel=False)
     assert held_out[0].argmax() == 0
 
 
@@ -117,7 +116,7 @@ def test_a_multilabel_head_predicts_sets_including_the_empty_one() -> None:
     assert (confidence > 0.5).all()
     empty = predictions(head.probabilities(directions[3:4].astype(np.float32)), multilabel=True)[0]
     assert empty.tolist() == [[0, 0, 0]]
-    oof, strength = out_of_fold(vectors, labels, [10, 20, 30], multilabel=True)
+    oof, strength, _ = out_of_fold(vectors, labels, [10, 20, 30], multilabel=True)
     assert strength in REGULARIZATIONS and oof.shape == labels.shape
     assert (predictions(oof, multilabel=True)[0] == labels).all(axis=1).mean() >= 0.9
 
@@ -162,9 +161,7 @@ def test_the_fold_heads_as_one_answer_the_mean_of_their_probabilities_saved_and_
     tmp_path: Path, multilabel: bool
 ) -> None:
     vectors, labels, _ = _multilabel_set() if multilabel else _blobs([12, 9, 6])
-    oof, strength, folds = out_of_fold_heads(vectors, labels, [5, 6, 7], multilabel=multilabel)
-    plain, plain_strength = out_of_fold(vectors, labels, [5, 6, 7], multilabel=multilabel)
-    assert np.array_equal(oof, plain) and strength == plain_strength
+    _, _, folds = out_of_fold(vectors, labels, [5, 6, 7], multilabel=multilabel)
     assert len(folds) >= 2 and all(fold.weights.shape == folds[0].weights.shape for fold in folds)
     ensemble = Head.ensemble(folds)
     mean = np.mean([fold.probabilities(vectors) for fold in folds], axis=0)
@@ -254,5 +251,5 @@ def test_a_single_group_is_cut_along_its_main_direction() -> None:
 def test_a_class_labeled_once_does_not_break_the_out_of_fold_predictions() -> None:
     vectors, blob, _ = _blobs([2, 2, 1], seed=12)  # trainable: two classes have two labels each
     for seed in range(10):
-        probabilities, _ = out_of_fold(vectors, blob, [1, 2, 3], multilabel=False, seed=seed)
+        probabilities, _, _ = out_of_fold(vectors, blob, [1, 2, 3], multilabel=False, seed=seed)
         assert probabilities.shape == (5, 3)

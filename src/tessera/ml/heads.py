@@ -44,12 +44,12 @@ class Head:
 
     def probabilities(self, vectors: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         x = normalize(vectors)
-        if self.weights.ndim == 2:
-            return self._probabilities(x @ self.weights.T + self.bias)
-        total = np.zeros((len(x), len(self.classes)), dtype=np.float64)
-        for weights, bias in zip(self.weights, self.bias, strict=True):
-            total += self._probabilities(x @ weights.T + bias)
-        return np.asarray(total / len(self.weights))
+        stacked = self.weights.reshape(-1, *self.weights.shape[-2:])  # one head: a stack of one
+        biases = self.bias.reshape(-1, self.bias.shape[-1])
+        total = sum(
+            self._probabilities(x @ weights.T + bias) for weights, bias in zip(stacked, biases, strict=True)
+        )
+        return np.asarray(total / len(stacked))
 
     def _probabilities(self, scores: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         if self.multilabel:
@@ -129,20 +129,6 @@ def train_head(
 
 
 def out_of_fold(
-    vectors: np.ndarray[Any, Any],
-    labels: np.ndarray[Any, Any],
-    classes: list[int],
-    *,
-    multilabel: bool,
-    seed: int = 0,
-) -> tuple[np.ndarray[Any, Any], float]:
-    """Each labeled item's probabilities from a head that did not see it, and the C chosen
-    (`out_of_fold_heads`)."""
-    probabilities, strength, _ = out_of_fold_heads(vectors, labels, classes, multilabel=multilabel, seed=seed)
-    return probabilities, strength
-
-
-def out_of_fold_heads(
     vectors: np.ndarray[Any, Any],
     labels: np.ndarray[Any, Any],
     classes: list[int],

@@ -18,7 +18,7 @@ from tessera.core.settings import Settings
 from tessera.db.session import Database
 from tessera.items.models import Item, ItemState
 from tessera.ml.calibration import choose_threshold, downsample_curve, labels_needed_for, precision_curve
-from tessera.ml.heads import Head, out_of_fold_heads, predictions
+from tessera.ml.heads import Head, out_of_fold, predictions
 from tessera.ml.models import ModelStatus, ModelVersion
 from tessera.projects.models import Project
 from tessera.review.models import ItemLabel, LabelIssue
@@ -286,7 +286,7 @@ def train_round(
     `pool`: embeddings of (a sample of) the items the head may pre-label, to weight the threshold to."""
     if len(data.item_ids) < 4:
         raise Invalid("too few labeled items with embeddings to train (at least 4 are needed)")
-    oof, strength, folds = out_of_fold_heads(
+    oof, strength, folds = out_of_fold(
         data.vectors, data.targets, data.classes, multilabel=multilabel, seed=seed
     )
     # The model that pre-labels is the fold heads that gave the held-out predictions, their probabilities

@@ -35,7 +35,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +45,7 @@ import httpx
 import psutil
 from sqlalchemy import text
 
+from bench.bare_http import bare_server
 from bench.queue_checks import CLASSES, counters_match, database_doubles, ms, reference_figures
 from bench.support import fresh_database, migrated, server, timed_calls
 from tessera.accounts.memberships import set_member
@@ -364,24 +365,46 @@ def _cpu_s(process: psutil.Process) -> float:
     return float(times.user + times.system)
 
 
-def _empty_cycles(base: str, labelers: int, seconds: float, server_process: psutil.Process) -> dict[str, Any]:
-    """The ceiling of this machine and HTTP stack: `labelers` threads each make cycles of two
-    `/api/health` requests (a cycle that claims and submits nothing) for `seconds`, as the crews' clients
-    do (same threads, keep-alive clients, the same two cores shared by client and server)."""
+def _health_cycle(client: httpx.Client) -> None:
+    client.get("/api/health")
+    client.get("/api/health")
+
+
+_BARE_SUBMIT = {
+    "labels": [{"item_id": index, "label": {"classes": [CLASSES[0]]}, "seconds": 2.5} for index in range(4)],
+    "idempotency_key": "bare",
+}
+
+
+def _bare_cycle(client: httpx.Client) -> None:
+    client.post("/bare/next", json={})
+    client.post("/bare/submit", json=_BARE_SUBMIT)
+
+
+def _empty_cycles(
+    base: str,
+    labelers: int,
+    seconds: float,
+    server_process: psutil.Process,
+    cycle: Callable[[httpx.Client], None],
+    name: str,
+) -> dict[str, Any]:
+    """A ceiling: `labelers` threads each make `cycle`s (two requests that claim and submit nothing) for
+    `seconds`, as the crews' clients do (same threads, keep-alive clients, the same two cores shared by
+    client and server). Figures `{name}_cycles_per_s` and `{name}_cycle_server_cpu_ms`."""
     counts = [0] * labelers
     start = threading.Barrier(labelers + 1)
 
-    def cycle(index: int) -> None:
+    def loop(index: int) -> None:
         with httpx.Client(base_url=base, timeout=60) as client:
-            client.get("/api/health")
+            cycle(client)
             start.wait()
             deadline = time.perf_counter() + seconds
             while time.perf_counter() < deadline:
-                client.get("/api/health")
-                client.get("/api/health")
+                cycle(client)
                 counts[index] += 1
 
-    threads = [threading.Thread(target=cycle, args=(index,), daemon=True) for index in range(labelers)]
+    threads = [threading.Thread(target=loop, args=(index,), daemon=True) for index in range(labelers)]
     for thread in threads:
         thread.start()
     start.wait()
@@ -391,9 +414,9 @@ def _empty_cycles(base: str, labelers: int, seconds: float, server_process: psut
     elapsed, server_cpu = time.perf_counter() - started, _cpu_s(server_process) - server_cpu
     cycles = max(sum(counts), 1)
     return {
-        "empty_cycle_labelers": labelers,
-        "empty_cycles_per_s": round(sum(counts) / elapsed, 1),
-        "empty_cycle_server_cpu_ms": round(server_cpu * 1000 / cycles, 2),
+        f"{name}_cycle_labelers": labelers,
+        f"{name}_cycles_per_s": round(sum(counts) / elapsed, 1),
+        f"{name}_cycle_server_cpu_ms": round(server_cpu * 1000 / cycles, 2),
     }
 
 
@@ -533,11 +556,15 @@ def run(*, items: int | None, database: str | None) -> dict[str, Any]:
                 _drive(base, setup, crew, seconds, tracker, process, chained, think_s)[0] for crew in paced
             ]
             after = timed_calls(client, f"/api/projects/{setup.project_id}/dashboard", 20)
-            empty = _empty_cycles(base, max(crews), min(seconds, 10.0), process)
+            empty = _empty_cycles(base, max(crews), min(seconds, 10.0), process, _health_cycle, "empty")
             health_cpu = _cpu_s(process)
             health = timed_calls(client, "/api/health", 500)
             health_cpu = (_cpu_s(process) - health_cpu) * 1000 / len(health)
             rss_mb = process.memory_info().rss / 2**20
+        with bare_server() as (bare_base, bare_process):  # alone: Tessera's server has stopped
+            bare = _empty_cycles(
+                bare_base, max(crews), min(seconds, 10.0), bare_process, _bare_cycle, "bare_http"
+            )
         doubles = database_doubles(url, setup.project_id)
         counters_ok = counters_match(url, setup.project_id)
         reference = reference_figures(url, setup.project_id, setup.reference_user_id, page_size)
@@ -600,6 +627,7 @@ def run(*, items: int | None, database: str | None) -> dict[str, Any]:
             "health_server_cpu_ms": round(health_cpu, 2),
             # The ceiling: cycles of two /api/health requests by the biggest crew, no work in them.
             **empty,
+            **bare,
             **reference,
         },
     }

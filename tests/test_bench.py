@@ -64,6 +64,8 @@ def test_the_queue_benchmark_runs_without_double_assignments(chained: str) -> No
     assert (
         reference["empty_cycle_labelers"] == 2 and reference["empty_cycles_per_s"] > figures["cycles_per_s"]
     )
+    assert reference["bare_http_cycle_labelers"] == 2
+    assert reference["bare_http_cycles_per_s"] > reference["empty_cycles_per_s"]
 
 
 def test_the_web_benchmark_runs_without_full_resolution_requests(tmp_path: Path) -> None:

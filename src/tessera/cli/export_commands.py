@@ -4,7 +4,6 @@ bar; the file is copied to `--out` (a temporary name, then renamed) when the job
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import typer
 from tessera.cli.common import console, runtime, shows_errors
 from tessera.cli.job_commands import finish_job, watch_job
 from tessera.core.errors import Invalid
+from tessera.core.files import replaced_atomically
 from tessera.formats.registry import export_formats_for
 from tessera.formats.service import export_file, get_export, start_export
 from tessera.projects.models import TaskType
@@ -61,7 +61,6 @@ def export_command(
     target = out if out is not None else Path.cwd() / source.name
     if target.is_dir():
         target = target / source.name
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    shutil.copyfile(source, temporary)
-    temporary.replace(target)
+    with replaced_atomically(target) as handle, source.open("rb") as copied:
+        shutil.copyfileobj(copied, handle)
     typer.echo(json.dumps({**summary, "file": str(target)}))

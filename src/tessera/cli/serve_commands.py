@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from tessera.accounts.models import WorkspaceRole
 from tessera.accounts.service import any_user_exists, create_user
 from tessera.api.app import create_app
 from tessera.cli.common import console, settings
+from tessera.core.files import write_bytes_atomically
 from tessera.core.settings import Settings
 from tessera.db.migrate import upgrade_database
 from tessera.db.session import Database
@@ -40,11 +40,7 @@ def create_first_admin(database: Database, data_dir: Path) -> str | None:
             workspace_role=WorkspaceRole.admin,
         )
     path = data_dir / FIRST_ADMIN_PASSWORD_FILE
-    temporary = path.with_suffix(".tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(password + "\n")
-    temporary.replace(path)
+    write_bytes_atomically(path, f"{password}\n".encode(), mode=0o600)
     return password
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 from pathlib import Path
 from typing import IO
 
 from PIL import Image, ImageOps
+
+from tessera.core.files import write_bytes_atomically
 
 THUMBNAIL_SIZES = (128, 256, 512)
 JPEG_QUALITY = 82
@@ -34,7 +35,4 @@ def cached_thumbnail_path(data_dir: Path, project_id: int, item_id: int, size: i
 
 
 def store_thumbnail(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(data)
-    temporary.replace(path)
+    write_bytes_atomically(path, data)

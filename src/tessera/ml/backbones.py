@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from tessera.core.errors import TesseraError
+from tessera.core.files import write_bytes_atomically
 
 IMAGE_SIZE = 224
 _MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
@@ -141,10 +142,7 @@ class MobileNetV2:
             raise BackboneUnavailable(
                 "building the image backbone needs onnx: pip install 'tessera[ml]'"
             ) from None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
-        partial.write_bytes(model)
-        partial.replace(path)
+        write_bytes_atomically(path, model)
         return path
 
     def session(self) -> Any:

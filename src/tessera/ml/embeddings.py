@@ -6,13 +6,13 @@ not be read, with the reason. Read back whole, as one matrix, for training, infe
 from __future__ import annotations
 
 import json
-import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from tessera.core.files import replaced_atomically, write_bytes_atomically
 
 SHARD_GLOB = "part-*.npz"
 
@@ -36,12 +36,10 @@ class EmbeddingStore:
         existing = self.shards()
         number = int(existing[-1].stem.split("-")[1]) + 1 if existing else 1
         path = self.folder / f"part-{number:06d}.npz"
-        partial = self.folder / f".{path.name}.{os.getpid()}.{threading.get_ident()}"
-        with partial.open("wb") as file:
+        with replaced_atomically(path) as file:
             np.savez(
                 file, ids=np.asarray(item_ids, dtype=np.int64), vectors=np.asarray(vectors, dtype=np.float16)
             )
-        partial.replace(path)
         return path
 
     def ids(self) -> np.ndarray[Any, Any]:
@@ -84,9 +82,8 @@ class EmbeddingStore:
         merged = self.skipped() | reasons
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / "skipped.json"
-        partial = self.folder / f".skipped.json.{os.getpid()}.{threading.get_ident()}"
-        partial.write_text(json.dumps({str(key): value for key, value in sorted(merged.items())}))
-        partial.replace(path)
+        reasons_json = json.dumps({str(key): value for key, value in sorted(merged.items())})
+        write_bytes_atomically(path, reasons_json.encode())
 
 
 def nearest(

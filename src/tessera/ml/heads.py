@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from tessera.core.files import replaced_atomically
+
 FOLDS = 5
 REGULARIZATIONS = (1.0, 10.0, 100.0)  # scikit-learn's C on L2-normalized embeddings: the grid tried
 
@@ -61,9 +63,7 @@ class Head:
         return np.asarray(exp / exp.sum(axis=1, keepdims=True))
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.partial")
-        with partial.open("wb") as file:
+        with replaced_atomically(path) as file:
             np.savez(
                 file,
                 classes=np.array(self.classes),
@@ -71,7 +71,6 @@ class Head:
                 bias=self.bias,
                 multilabel=np.array(self.multilabel),
             )
-        partial.replace(path)
 
     @classmethod
     def load(cls, path: Path) -> Head:

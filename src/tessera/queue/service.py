@@ -57,6 +57,17 @@ _EXPIRED = (
     .limit(EXPIRE_BATCH)
 )
 _EXPIRED_IN_PROJECT = _EXPIRED.where(Task.project_id == bindparam("project_id"))
+# A claim's first question, in one statement: the project's open tasks whose lease ran out (to expire)
+# and the labeler's own (held, unless it ran out too).
+_EXPIRED_OR_HELD = (
+    select(Task)
+    .where(
+        Task.project_id == bindparam("project_id"),
+        Task.status == TaskStatus.open,
+        or_(Task.lease_until <= bindparam("now"), Task.user_id == bindparam("user_id")),
+    )
+    .limit(EXPIRE_BATCH)
+)
 _TASK_ITEMS = (
     select(
         TaskItem.outcome, Item.id, Item.path, Item.row_index, Item.text, Item.width, Item.height,
@@ -81,10 +92,9 @@ def claim_task(
     """The labeler's open task (its lease renewed), or a new one with the next page of items; None when
     no item is left for this labeler."""
     ensure_labeling_open(project)
-    expire_leases(session, project_id=project.id)
+    held = _expire_and_find_held(session, project.id, user_id)
     settings = labeling_settings(session, project)
     lease = clock.now() + timedelta(seconds=settings.lease_seconds)
-    held = session.scalar(_HELD, {"project_id": project.id, "user_id": user_id})
     if held is not None:
         held.lease_until = lease
         return held
@@ -106,6 +116,23 @@ def claim_task(
             )
             return task
     return None
+
+
+def _expire_and_find_held(session: Session, project_id: int, user_id: int) -> Task | None:
+    """Expire the project's tasks whose lease ran out (a batch of them); the labeler's open task, if any."""
+    now = clock.now()
+    found = session.scalars(
+        _EXPIRED_OR_HELD, {"project_id": project_id, "user_id": user_id, "now": now}
+    ).all()
+    held = None
+    for task in found:
+        if task.lease_until <= now:
+            expire_task(session, task)
+        elif held is None:
+            held = task
+    if held is None and len(found) == EXPIRE_BATCH:  # a full batch of expired tasks may have left it out
+        held = session.scalar(_HELD, {"project_id": project_id, "user_id": user_id})
+    return held
 
 
 @dataclass(frozen=True)

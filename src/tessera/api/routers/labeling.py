@@ -49,7 +49,12 @@ from tessera.queue.assignment import assign_items, list_assignments, unassign_it
 from tessera.queue.lookahead import warm_next_pages
 from tessera.queue.models import ItemOutcome, Task
 from tessera.queue.service import claim_task, get_task, open_task_of, renew_lease, task_items
-from tessera.queue.settings import SettingsChange, labeling_settings, update_labeling_settings
+from tessera.queue.settings import (
+    SettingsChange,
+    labeling_project,
+    labeling_settings,
+    update_labeling_settings,
+)
 from tessera.review.listing import labeler_annotations
 from tessera.review.workflow import (
     ImageSize,
@@ -156,7 +161,7 @@ async def claim_next_task(
     is left for you; 409 while the project is paused."""
 
     def claim(session: Session, actor: Actor) -> tuple[Project, TaskOut | None]:
-        project = get_project(session, project_id)
+        project = labeling_project(session, project_id)
         authorize(actor, LabelingPolicy.label(project.id))
         task = claim_task(session, project=project, user_id=actor.user.id, kind=body.kind)
         return project, task_out(session, task, project) if task is not None else None
@@ -210,7 +215,7 @@ async def submit_task_labels(
 
     def submit(session: Session, actor: Actor) -> tuple[Project, SubmittedTaskOut]:
         task = _task_for(session, actor, task_id)
-        project = get_project(session, task.project_id)
+        project = labeling_project(session, task.project_id)
         submit_labels(
             session,
             project=project,

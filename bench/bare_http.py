@@ -6,9 +6,7 @@ cost what no claim + submit over FastAPI and uvicorn can undercut: no database, 
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +17,7 @@ import psutil
 from fastapi import FastAPI
 from fastapi.responses import Response
 
-from bench.support import free_port
+from bench.support import free_port, serving
 
 app = FastAPI()
 _ANSWER = b'{"id": 1, "status": "open", "items": []}'
@@ -37,25 +35,6 @@ def bare_server() -> Iterator[tuple[str, psutil.Process]]:
     root = str(Path(__file__).resolve().parent.parent)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
     command = [sys.executable, "-m", "uvicorn", "bench.bare_http:app", "--port", str(port)]
-    process = subprocess.Popen(
-        [*command, "--log-level", "warning", "--no-access-log"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.post(f"{base}/bare/start", json={}, timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise SystemExit("the bare HTTP server did not start")
-            time.sleep(0.1)
-        yield base, psutil.Process(process.pid)
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    command += ["--log-level", "warning", "--no-access-log"]
+    with serving(command, env, port, lambda base: httpx.post(f"{base}/bare/start", json={}, timeout=2)) as up:
+        yield up

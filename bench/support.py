@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -72,23 +72,29 @@ def server(
         "TESSERA_PORT": str(port),
         "TESSERA_LOG_LEVEL": "warning",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tessera.cli.main", "serve", "--no-migrate"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    command = [sys.executable, "-m", "tessera.cli.main", "serve", "--no-migrate"]
+    with serving(command, env, port, lambda base: httpx.get(f"{base}/api/health", timeout=2)) as started:
+        yield started
+
+
+@contextmanager
+def serving(
+    command: list[str], env: dict[str, str], port: int, probe: Callable[[str], httpx.Response]
+) -> Iterator[tuple[str, psutil.Process]]:
+    """A server process on `port`, once `probe(base URL)` answers 200 (60 s at most); yields its base URL
+    and process, and stops it afterwards."""
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
+                if probe(base).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline or process.poll() is not None:
-                raise SystemExit("the server did not start")
+                raise SystemExit(f"the server did not start: {' '.join(command)}")
             time.sleep(0.1)
         yield base, psutil.Process(process.pid)
     finally:

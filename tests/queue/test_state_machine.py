@@ -394,7 +394,7 @@ class LabelingMachine(RuleBasedStateMachine):
         def action(session: Session) -> None:
             session.execute(update(Task).where(Task.id == task_id).values(lease_until=clock.now() - LONG_AGO))
             if run_expiry:
-                expire_leases(session, project_id=self.board.project_id)
+                expire_leases(session)
 
         self.attempt(action, None)
         if run_expiry:

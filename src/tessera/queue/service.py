@@ -56,7 +56,6 @@ _EXPIRED = (
     .where(Task.status == TaskStatus.open, Task.lease_until <= bindparam("now"))
     .limit(EXPIRE_BATCH)
 )
-_EXPIRED_IN_PROJECT = _EXPIRED.where(Task.project_id == bindparam("project_id"))
 # A claim's first question, in one statement: the project's open tasks whose lease ran out (to expire)
 # and the labeler's own (held, unless it ran out too).
 _EXPIRED_OR_HELD = (
@@ -352,13 +351,10 @@ def expire_task(session: Session, task: Task) -> None:
         close_task(session, task, TaskStatus.expired)
 
 
-def expire_leases(session: Session, *, project_id: int | None = None) -> list[int]:
-    """Expire the open tasks whose lease ran out (of one project, or all): on each claim and by the
-    scheduler."""
-    if project_id is None:
-        tasks = session.scalars(_EXPIRED, {"now": clock.now()}).all()
-    else:  # on each claim
-        tasks = session.scalars(_EXPIRED_IN_PROJECT, {"now": clock.now(), "project_id": project_id}).all()
+def expire_leases(session: Session) -> list[int]:
+    """Expire the open tasks whose lease ran out, of every project (a batch of them): by the scheduler.
+    A claim expires its own project's with `_expire_and_find_held`."""
+    tasks = session.scalars(_EXPIRED, {"now": clock.now()}).all()
     for task in tasks:
         expire_task(session, task)
     return [task.id for task in tasks]
